@@ -1,0 +1,179 @@
+"""The six documented InvoiceBox sequences, each written once, as data.
+
+Source: InvoiceBox's "Схема взаимодействия с ИнвойсБокс API v3". Participants, arrow kinds,
+message texts and their order are copied exactly; search any message text of a diagram and
+you land here, next to the trigger and the API call that carry it out.
+"""
+
+from __future__ import annotations
+
+from .steps import (
+    BUYER,
+    CASH_REGISTER,
+    INVOICEBOX,
+    SHOP,
+    Arrow,
+    Effect,
+    Phase,
+    Sequence,
+    Step,
+    StepKind,
+    Variant,
+)
+
+GREEN = (204, 245, 204)
+BLUE = (204, 204, 255)
+
+WITH_CASH_REGISTER = (BUYER, SHOP, INVOICEBOX, CASH_REGISTER)
+WITHOUT_CASH_REGISTER = (BUYER, SHOP, INVOICEBOX)
+
+S, R, O = Arrow.SYNC, Arrow.REPLY, Arrow.OPEN
+ACTION, OBSERVE, EFFECT, LOCAL = StepKind.SHOP_ACTION, StepKind.SHOP_OBSERVATION, StepKind.INVOICEBOX_EFFECT, StepKind.LOCAL
+
+
+def _payment_opening() -> tuple[Step, ...]:
+    """Steps 1–7, identical for both buyer variants."""
+    return (
+        Step(1, BUYER, SHOP, S, "Создает заказ", LOCAL, triggers=("place",),
+             note="Покупатель оформляет заказ на сайте Магазина и выбирает оплату через ИнвойсБокс."),
+        Step(2, SHOP, INVOICEBOX, S, "Вызов метода создания заказа", ACTION,
+             triggers=("request_invoice",), api_call="create_order",
+             note="Магазин создает заказ в ИнвойсБокс через метод API."),
+        Step(3, INVOICEBOX, SHOP, S, "Идентификатор заказа и ссылка на оплату", OBSERVE,
+             triggers=("issue_payment_link",),
+             note="Система возвращает ссылку на платёжную страницу для оплаты заказа."),
+        Step(4, SHOP, BUYER, S, "Перенаправление на платёжную страницу", LOCAL, triggers=("redirect_buyer",),
+             note="Магазин перенаправляет покупателя по полученной ссылке."),
+        Step(5, BUYER, INVOICEBOX, R, "Взаимодействие с платёжной страницей, получение счёта", EFFECT,
+             effect=Effect.PAGE_INTERACTION,
+             note="Покупатель заполняет необходимые для оплаты сведения и получает счёт для оплаты."),
+        Step(6, BUYER, INVOICEBOX, S, "Оплата счёта", EFFECT, effect=Effect.PAYMENT,
+             note="Покупатель оплачивает счёт."),
+        Step(7, INVOICEBOX, BUYER, S, "Перенаправление покупателя на сайт магазина", EFFECT,
+             effect=Effect.REDIRECT_TO_SHOP,
+             note="ИнвойсБокс перенаправляет покупателя обратно на сайт Магазина."),
+    )
+
+
+def _payment_notification(number: int) -> Step:
+    return Step(number, INVOICEBOX, SHOP, S, "Уведомление об успешной оплате", OBSERVE,
+                triggers=("confirm_payment",),
+                note="ИнвойсБокс оповещает Магазин об успешной оплате заказа.")
+
+
+PRIVATE_PAYMENT = Sequence(
+    Variant.PRIVATE, Phase.PAYMENT, "Процесс создания заказа и оплаты счёта физическим лицом",
+    WITH_CASH_REGISTER, GREEN,
+    _payment_opening() + (
+        Step(8, INVOICEBOX, CASH_REGISTER, S, 'Чек "предоплата 100%"', EFFECT,
+             effect=Effect.RECEIPT_REGISTERED, receipt="prepayment_full",
+             note='ИнвойсБокс формирует и регистрирует чек "предоплата 100%" в онлайн кассе.'),
+        Step(9, INVOICEBOX, BUYER, S, 'Предоставление чека "предоплата 100%"', EFFECT,
+             effect=Effect.RECEIPT_DELIVERED, receipt="prepayment_full",
+             note='ИнвойсБокс направляет чек "предоплата 100%" покупателю.'),
+        _payment_notification(10),
+    ),
+)
+
+PRIVATE_SHIPMENT = Sequence(
+    Variant.PRIVATE, Phase.SHIPMENT, 'Процесс отгрузки и оформления чека "полный расчёт"',
+    WITH_CASH_REGISTER, GREEN,
+    (
+        Step(1, SHOP, INVOICEBOX, S, "Вызов метода отгрузки по заказу", ACTION,
+             triggers=("request_shipment", "shipment_accepted"), api_call="create_shipment",
+             note="Магазин направляет запрос отгрузки по факту оказания услуги или отгрузки товара."),
+        Step(2, INVOICEBOX, CASH_REGISTER, S, 'Чек "полный расчёт"', EFFECT,
+             effect=Effect.RECEIPT_REGISTERED, receipt="full_settlement",
+             note='ИнвойсБокс формирует и регистрирует чек "полный расчёт" в онлайн кассе.'),
+        Step(3, INVOICEBOX, BUYER, S, 'Предоставление чека "полный расчёт"', EFFECT,
+             effect=Effect.RECEIPT_DELIVERED, receipt="full_settlement",
+             note='ИнвойсБокс направляет чек "полный расчёт" покупателю.'),
+    ),
+)
+
+
+def _refund_opening() -> tuple[Step, ...]:
+    """Steps 1–4, identical for both buyer variants."""
+    return (
+        Step(1, BUYER, SHOP, S, "Обращается за возвратом по заказу", LOCAL, triggers=("claim_refund",),
+             note="Покупатель обращается в Магазин для оформления возврата заказа."),
+        Step(2, SHOP, INVOICEBOX, O, "Получение списка позиций в заказе", ACTION,
+             triggers=("list_refundable",), api_call="refundable_items",
+             note="Опционально, Магазин запрашивает доступные к возврату позиции в заказе."),
+        Step(3, SHOP, INVOICEBOX, S, "Вызов метода оформления возврата", ACTION,
+             triggers=("request_refund", "refund_accepted"), api_call="create_refund",
+             note="Магазин создает возврат в ИнвойсБокс через метод API."),
+        Step(4, INVOICEBOX, BUYER, S, "Осуществление возврата денежных средств", EFFECT,
+             effect=Effect.MONEY_RETURNED,
+             note="ИнвойсБокс осуществляет возврат денежных средств покупателю."),
+    )
+
+
+PRIVATE_REFUND = Sequence(
+    Variant.PRIVATE, Phase.REFUND, "Процесс оформления возврата", WITH_CASH_REGISTER, BLUE,
+    _refund_opening() + (
+        Step(5, INVOICEBOX, CASH_REGISTER, S, 'Чек "возврат"', EFFECT,
+             effect=Effect.RECEIPT_REGISTERED, receipt="refund",
+             note='ИнвойсБокс формирует и регистрирует чек "возврат" в онлайн кассе.'),
+        Step(6, INVOICEBOX, BUYER, S, 'Предоставление чека "возврат"', EFFECT,
+             effect=Effect.RECEIPT_DELIVERED, receipt="refund",
+             note='ИнвойсБокс направляет чек "возврат" покупателю.'),
+    ),
+)
+
+LEGAL_PAYMENT = Sequence(
+    Variant.LEGAL, Phase.PAYMENT, "Процесс создания заказа и оплаты счёта организацией или ИП",
+    WITHOUT_CASH_REGISTER, GREEN,
+    _payment_opening() + (_payment_notification(8),),
+)
+
+LEGAL_SHIPMENT = Sequence(
+    Variant.LEGAL, Phase.SHIPMENT, "Процесс отгрузки и оформления отчётных документов",
+    WITHOUT_CASH_REGISTER, GREEN,
+    (
+        Step(1, SHOP, INVOICEBOX, S, "Вызов метода отгрузки по заказу", ACTION,
+             triggers=("request_shipment", "shipment_accepted"), api_call="create_shipment",
+             note="Магазин направляет запрос отгрузки по факту оказания услуги или отгрузки товара."),
+        Step(2, INVOICEBOX, BUYER, S, "Предоставление отчётных документов", EFFECT,
+             effect=Effect.DOCUMENTS_DELIVERED,
+             note="ИнвойсБокс формирует отчёт о переводе средств и акт (услуги) или ТОРГ-12 (товары) "
+                  "и направляет их покупателю."),
+        Step(3, SHOP, BUYER, R, "Предоставление отчётных документов (если требуется)", LOCAL,
+             triggers=("send_documents",),
+             note="Магазин направляет покупателю пакет отчётных документов, если это предусмотрено процессом."),
+    ),
+)
+
+LEGAL_REFUND = Sequence(
+    Variant.LEGAL, Phase.REFUND, "Процесс оформления возврата", WITHOUT_CASH_REGISTER, BLUE,
+    _refund_opening() + (
+        Step(5, INVOICEBOX, BUYER, S, "Предоставление отчётных документов", EFFECT,
+             effect=Effect.DOCUMENTS_DELIVERED,
+             note="ИнвойсБокс формирует набор отчётных документов по возврату и направляет его покупателю."),
+        Step(6, SHOP, BUYER, S, "Предоставление отчётных документов (если требуется)", LOCAL,
+             triggers=("send_documents",),
+             note="Магазин направляет покупателю пакет отчётных документов, если это предусмотрено процессом."),
+    ),
+)
+
+# In the order the documentation shows them.
+SEQUENCES: tuple[Sequence, ...] = (
+    PRIVATE_PAYMENT,
+    PRIVATE_SHIPMENT,
+    PRIVATE_REFUND,
+    LEGAL_PAYMENT,
+    LEGAL_SHIPMENT,
+    LEGAL_REFUND,
+)
+
+
+def sequence(name: str) -> Sequence:
+    """The sequence called ``name`` (``private-payment``, ``legal-refund``, …)."""
+    for seq in SEQUENCES:
+        if seq.name == name:
+            return seq
+    raise KeyError(f"no documented sequence {name!r}; known: {', '.join(s.name for s in SEQUENCES)}")
+
+
+def sequences_of(variant: Variant) -> tuple[Sequence, ...]:
+    return tuple(s for s in SEQUENCES if s.variant is variant)
