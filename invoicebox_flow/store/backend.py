@@ -1,0 +1,136 @@
+"""Connecting to SQLite or PostgreSQL the way the store needs, and reading their errors.
+
+SQLite (the default) is set up for several processes sharing one file:
+
+* ``journal_mode=WAL`` so readers never wait for the writer, and the writer not for readers;
+* a busy timeout, so a writer waits for the database lock instead of failing at once;
+* ``foreign_keys=ON`` (off by default in SQLite);
+* write transactions start with ``BEGIN IMMEDIATE``. A plain ``BEGIN`` takes the write lock
+  only at the first write; two transactions that both read first then fail to upgrade, and in
+  WAL mode that failure (``SQLITE_BUSY_SNAPSHOT``) does not wait for the busy timeout. Taking
+  the lock up front makes concurrent writers queue instead. ``sqlite3``'s own transaction
+  handling is switched off so that the store decides what ``BEGIN`` says.
+
+PostgreSQL runs at its default ``READ COMMITTED``; compare-and-set and ``SKIP LOCKED`` give
+the guarantees the store promises there.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from .exceptions import StoreBusyError
+from .schema import UNIQUE_COLUMNS
+
+# Execution option that marks a connection as one that will write.
+WRITE_OPTION = "invoicebox_flow_write"
+
+# PostgreSQL SQLSTATEs that mean "lost a race for a lock; nothing was written; try again":
+# serialization_failure, deadlock_detected, lock_not_available.
+_PG_RETRYABLE = frozenset({"40001", "40P01", "55P03"})
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$")
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def build_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
+    """A SQLAlchemy engine for ``url`` configured as the module docstring explains."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, echo=echo, busy_timeout=busy_timeout)
+    # pool_pre_ping: a worker that idled while the server restarted gets a fresh connection.
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
+    connect_args: dict[str, Any] = {"timeout": busy_timeout}
+    kwargs: dict[str, Any] = {}
+    memory = is_memory_sqlite(url)
+    if memory:
+        # One shared connection, or every pooled connection would be its own empty database.
+        connect_args["check_same_thread"] = False
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the "begin" listener below emits BEGIN
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+    return engine
+
+
+def process_lock(url: URL) -> AbstractContextManager[Any]:
+    """A lock around each transaction where the connection itself is shared (in-memory SQLite)."""
+    return threading.RLock() if is_memory_sqlite(url) else nullcontext()
+
+
+@contextmanager
+def translate_busy(busy_timeout: float) -> Iterator[None]:
+    """Turn "database is locked" (SQLite) and lost lock races (PostgreSQL) into
+    :class:`StoreBusyError`, which says clearly that nothing was written and a retry is safe."""
+    try:
+        yield
+    except sa_exc.OperationalError as error:
+        if _is_busy(error):
+            raise StoreBusyError(
+                f"the database stayed locked by other writers for more than {busy_timeout:g} s; "
+                "nothing was written, retry"
+            ) from error
+        raise
+    except sa_exc.DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) in _PG_RETRYABLE:
+            raise StoreBusyError(f"lost a lock race in the database ({error.orig.sqlstate}); nothing was written, retry") from error
+        raise
+
+
+def _is_busy(error: sa_exc.DBAPIError) -> bool:
+    if getattr(error.orig, "sqlstate", None) in _PG_RETRYABLE:
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+
+
+def unique_violation(error: sa_exc.IntegrityError) -> set[str]:
+    """The ``"table.column"`` names whose unique constraint ``error`` broke (empty if none)."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    if constraint:  # PostgreSQL names the constraint
+        column = UNIQUE_COLUMNS.get(constraint)
+        return {column} if column else set()
+    match = _SQLITE_UNIQUE.search(str(error.orig))  # SQLite names the columns
+    if match:
+        return {name.strip() for name in match.group(1).split(",")}
+    return set()
+
+
+def is_foreign_key_violation(error: sa_exc.IntegrityError) -> bool:
+    if getattr(error.orig, "sqlstate", None) == "23503":
+        return True
+    return "FOREIGN KEY constraint failed" in str(error.orig)
+
+
+def masked(url: str | URL) -> str:
+    """``url`` as text with any password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,172 @@
+"""The tables, in SQLAlchemy Core, with types that behave the same on SQLite and PostgreSQL.
+
+* Timestamps (:class:`UTCDateTime`) are written and read as timezone-aware UTC. PostgreSQL
+  stores ``timestamptz``; SQLite has no time zones, so the UTC wall time is stored as text in
+  a fixed format that sorts chronologically (``available_at <= :now`` works on both).
+* JSON (:class:`JSONText`) is stored as text written by :func:`invoicebox_flow.jsonutil.dumps`
+  and read by :func:`~invoicebox_flow.jsonutil.loads`, so amounts come back as ``Decimal``
+  exactly as written (a ``JSON``/``JSONB`` column would round-trip them through float).
+* Constraints have fixed names (``naming_convention``) so that a unique violation can be told
+  apart on PostgreSQL by its constraint name; see :data:`UNIQUE_COLUMNS`.
+
+``SCHEMA_VERSION`` is recorded in ``schema_version`` when the tables are created; raise it
+(and add a migration) whenever a table changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from .. import jsonutil
+from .records import as_utc
+
+SCHEMA_VERSION = 1
+
+# BIGINT on PostgreSQL; on SQLite only "INTEGER PRIMARY KEY" is an auto-assigned rowid.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC ``datetime`` on every backend; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        # SQLite's DATETIME storage has no offset: store the UTC wall time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON as text; ``Decimal`` numbers survive exactly (see :mod:`invoicebox_flow.jsonutil`)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else jsonutil.dumps(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else jsonutil.loads(value)
+
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("merchant_order_id", String, nullable=False, unique=True),
+    # NULL until InvoiceBox has answered; several NULLs do not collide in a unique constraint.
+    Column("invoicebox_id", String, nullable=True, unique=True),
+    Column("variant", String(16), nullable=False),
+    Column("state", String, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("data", JSONText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("seq", _BigId, primary_key=True, autoincrement=True),
+    Column("order_id", String, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("trigger", String, nullable=False),
+    Column("from_state", String, nullable=False),
+    Column("to_state", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("request_id", String, nullable=True),
+    Column("detail", JSONText, nullable=False),
+    sqlite_autoincrement=True,  # never reuse a seq, even after the newest row is gone
+)
+
+processed_notifications = Table(
+    "processed_notifications",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("order_id", String, ForeignKey("orders.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("order_id", String, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("action", String, nullable=False),
+    Column("payload", JSONText, nullable=False),
+    Column("key", String, nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("available_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String, nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("result", JSONText, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_outbox_status_available_at", "status", "available_at"),
+    sqlite_autoincrement=True,
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    # The primary key makes recording the same version twice impossible, even in a race.
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+
+def _unique_columns() -> dict[str, str]:
+    """Constraint name → ``"table.column"`` for every primary key and unique constraint."""
+    names: dict[str, str] = {}
+    for table in metadata.tables.values():
+        for constraint in table.constraints:
+            columns = list(getattr(constraint, "columns", ()))
+            if constraint.name and len(columns) == 1 and constraint.__visit_name__ in (
+                "primary_key_constraint",
+                "unique_constraint",
+            ):
+                names[str(constraint.name)] = f"{table.name}.{columns[0].name}"
+    return names
+
+
+#: PostgreSQL constraint name → the ``"table.column"`` SQLite names in its error message.
+UNIQUE_COLUMNS: dict[str, str] = _unique_columns()
