@@ -144,8 +144,20 @@ class Store:
 
     # --- orders --------------------------------------------------------------------------
 
-    def add_order(self, record: OrderRecord, journal: JournalEntry, outbox: Sequence[OutboxDraft] = ()) -> OrderRecord:
+    def add_order(
+        self,
+        record: OrderRecord,
+        journal: JournalEntry,
+        outbox: Sequence[OutboxDraft] = (),
+        *,
+        claim_outbox_as: str | None = None,
+        lease_seconds: float = 30.0,
+    ) -> OrderRecord:
         """Store a new order with its first journal entry and outbox intents, in one transaction.
+
+        ``claim_outbox_as`` queues the intents already claimed by that worker for
+        ``lease_seconds`` (for a caller that performs the call itself right after the commit,
+        so that no other worker picks it up meanwhile).
 
         Raises :class:`ValidationError` with code ``merchant_order_id_duplicate`` when the id or
         the ``merchant_order_id`` is taken (``invoicebox_id_duplicate``, ``outbox_key_duplicate``
@@ -172,7 +184,7 @@ class Store:
                     .returning(*orders.c)
                 ).one()
                 _insert_journal(conn, journal)
-                _insert_outbox(conn, record.id, outbox, utcnow())
+                _insert_outbox(conn, record.id, outbox, utcnow(), claim_outbox_as, lease_seconds)
         except sa_exc.IntegrityError as error:
             raise _duplicate_error(error, record) from None
         return _order(row)
@@ -225,6 +237,8 @@ class Store:
         complete_outbox: int | None = None,
         outbox_result: dict[str, Any] | None = None,
         notification_key: str | None = None,
+        claim_outbox_as: str | None = None,
+        lease_seconds: float = 30.0,
     ) -> OrderRecord:
         """Change an order if it is still at ``expected_version``; all or nothing.
 
@@ -233,6 +247,7 @@ class Store:
         :class:`ConcurrentUpdateError`), append ``journal``, queue ``outbox`` and mark the
         outbox item ``complete_outbox`` done with ``outbox_result`` (not pending or claimed any
         more → :class:`ConcurrentUpdateError`). On any error nothing at all is written.
+        ``claim_outbox_as`` queues ``outbox`` already claimed (see :meth:`add_order`).
         Returns the order as stored, at ``expected_version + 1``.
         """
         state = _plain_str(state)
@@ -262,7 +277,7 @@ class Store:
                         raise OrderNotFoundError(f"no order {order_id!r} in the store")
                     raise ConcurrentUpdateError(order_id, expected_version)
                 _insert_journal(conn, journal)
-                _insert_outbox(conn, order_id, outbox, now)
+                _insert_outbox(conn, order_id, outbox, now, claim_outbox_as, lease_seconds)
                 if complete_outbox is not None:
                     done = conn.execute(
                         update(outbox_table)
@@ -421,9 +436,23 @@ def _insert_journal(conn: Connection, entry: JournalEntry) -> None:
     )
 
 
-def _insert_outbox(conn: Connection, order_id: str, drafts: Sequence[OutboxDraft], now: dt.datetime) -> None:
+def _insert_outbox(
+    conn: Connection,
+    order_id: str,
+    drafts: Sequence[OutboxDraft],
+    now: dt.datetime,
+    claim_as: str | None,
+    lease_seconds: float,
+) -> None:
     if not drafts:
         return
+    if claim_as is None:
+        claim: dict[str, Any] = {"status": PENDING, "attempts": 0}
+    else:
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be > 0")
+        until = now + dt.timedelta(seconds=lease_seconds)
+        claim = {"status": CLAIMED, "attempts": 1, "claimed_by": claim_as, "claimed_until": until}
     conn.execute(
         insert(outbox_table),
         [
@@ -432,10 +461,9 @@ def _insert_outbox(conn: Connection, order_id: str, drafts: Sequence[OutboxDraft
                 "action": draft.action,
                 "payload": draft.payload,
                 "key": draft.key,
-                "status": PENDING,
-                "attempts": 0,
                 "available_at": now,
                 "created_at": now,
+                **claim,
             }
             for draft in drafts
         ],
