@@ -796,10 +796,13 @@ class Page(Generic[T]):
     request_id: str | None = attrs.field(default=None, kw_only=True, eq=False)
 
     @classmethod
-    def from_json(cls, body: Mapping[str, Any], parse_item: Callable[[Any], T] | None = None) -> Page[T]:
-        """Read a whole list envelope; ``parse_item`` turns each ``data`` element into a model."""
+    def from_json(cls, body: Mapping[str, Any], parse_item: Callable[[Any], T] | type[T] | None = None) -> Page[T]:
+        """Read a whole list envelope; ``parse_item`` (a model class or a function) turns each
+        ``data`` element into an item; without it items stay plain JSON."""
         if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
             raise _wrong("expected a list answer {\"data\": [...]}", "data")
+        if isinstance(parse_item, type) and hasattr(parse_item, "from_json"):
+            parse_item = parse_item.from_json  # Page.from_json(body, Order) reads like it should
         items = []
         for index, element in enumerate(body["data"]):
             try:
