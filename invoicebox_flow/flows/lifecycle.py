@@ -106,8 +106,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("refuse_shipping", UNPAID_AT_INVOICEBOX, ST.SHIPPING_UNAVAILABLE, P, drawn=False,
        description="paid, but the shop answered shipping_unavailable; it must refund"),
     _t("update", UNPAID_AT_INVOICEBOX, None, P, drawn=False, description="the shop updates the unpaid order"),
-    _t("cancel", (ST.ORDER_PLACED,) + UNPAID_AT_INVOICEBOX, ST.CANCELED, P, drawn=False,
-       description="the shop cancels the unpaid order"),
+    _t("cancel", (ST.ORDER_PLACED,) + UNPAID_AT_INVOICEBOX + (ST.SHIPPING_UNAVAILABLE,), ST.CANCELED, P,
+       drawn=False, description="the shop cancels the unpaid order, or reverses a payment it refused"),
     _t("expire", UNPAID_AT_INVOICEBOX, ST.EXPIRED, P, drawn=False,
        description="InvoiceBox reports the order expired unpaid"),
     # --- shipment ----------------------------------------------------------------------------
@@ -117,8 +117,8 @@ TRANSITIONS: tuple[Transition, ...] = (
        description="InvoiceBox registered the shipment"),
     _t("shipment_failed", ST.SHIPMENT_REQUESTED, None, SH, drawn=False,
        description="create shipment was refused; back to the state before the request"),
-    _t("send_documents", (ST.SHIPPED, ST.PARTIALLY_REFUNDED, ST.REFUNDED), None, SH, step=3,
-       variants=(Variant.LEGAL,), description="the shop sends the buyer its reporting documents"),
+    _t("send_documents", ST.SHIPPED, None, SH, step=3, variants=(Variant.LEGAL,),
+       description="the shop sends the buyer its own reporting documents for the shipment"),
     # --- refund ------------------------------------------------------------------------------
     _t("claim_refund", REFUNDABLE, None, RF, step=1, description="the buyer asks the shop for a refund"),
     _t("list_refundable", REFUNDABLE, None, RF, step=2, description="the shop reads the refundable lines"),
@@ -127,6 +127,8 @@ TRANSITIONS: tuple[Transition, ...] = (
        description="InvoiceBox registered the refund: partially refunded, or refunded when nothing is left"),
     _t("refund_failed", ST.REFUND_REQUESTED, None, RF, drawn=False,
        description="create refund was refused; back to the state before the request"),
+    _t("send_documents", (ST.PARTIALLY_REFUNDED, ST.REFUNDED), None, RF, step=6, variants=(Variant.LEGAL,),
+       description="the shop sends the buyer its own reporting documents for the refund"),
 )
 
 # Transitions whose destination is decided at run time (the engine passes it explicitly):
@@ -148,9 +150,6 @@ def transitions_for(variant: Variant) -> tuple[Transition, ...]:
             continue
         if tr.trigger == "confirm_payment":
             tr = attrs.evolve(tr, sequence_phase=Phase.PAYMENT, step=_NOTIFICATION_STEP[variant])
-        if tr.trigger == "send_documents":
-            # shipment step 3 and refund step 6 both send documents; the engine records which by state
-            tr = attrs.evolve(tr, sequence_phase=Phase.SHIPMENT, step=3)
         out.append(tr)
     return tuple(out)
 

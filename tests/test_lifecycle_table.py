@@ -1,0 +1,130 @@
+"""Every trigger in every state of every machine, generated from the definitions.
+
+A state or transition added to ``flows/lifecycle.py`` is covered here without touching this
+file: the table is the cross product of the machine's states and events.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from invoicebox_flow.engine import next_state
+from invoicebox_flow.errors import IllegalTransitionError
+from invoicebox_flow.flows import SEQUENCES, State, Variant, lifecycle_machine, sequence_machine, transitions_for
+from invoicebox_flow.flows.lifecycle import DYNAMIC_DESTINATIONS, sequence_transitions
+
+
+def _expected(variant: Variant, state: str, trigger: str, target: str | None, shipped: bool) -> str | None:
+    """What the definitions say: the destination, or None for "refused"."""
+    for tr in transitions_for(variant):
+        if tr.trigger != trigger or state not in {s.value for s in tr.sources}:
+            continue
+        if tr.condition == "not_shipped" and shipped:
+            return None
+        if trigger in DYNAMIC_DESTINATIONS:
+            allowed = {d.value for d in DYNAMIC_DESTINATIONS[trigger]}
+            return target if target in allowed else None
+        return tr.dest.value if tr.dest else state
+    return None
+
+
+def _cases():
+    for variant in Variant:
+        machine = lifecycle_machine(variant)
+        for state in machine.states:
+            for trigger in machine.events:
+                targets = [d.value for d in DYNAMIC_DESTINATIONS.get(trigger, ())] or [None]
+                for target in targets:
+                    for shipped in (False, True) if trigger == "request_shipment" else (False,):
+                        yield pytest.param(variant, state, trigger, target, shipped,
+                                           id=f"{variant.value}-{state}-{trigger}-{target or ''}-{'shipped' if shipped else ''}")
+
+
+@pytest.mark.parametrize(("variant", "state", "trigger", "target", "shipped"), list(_cases()))
+def test_every_trigger_in_every_state(variant, state, trigger, target, shipped):
+    expected = _expected(variant, state, trigger, target, shipped)
+    if expected is None:
+        with pytest.raises(IllegalTransitionError) as err:
+            next_state(variant, state, trigger, target=target, shipped=shipped, order_id="T-1")
+        assert err.value.state == state and err.value.action == trigger
+        assert trigger not in err.value.allowed or shipped or target is not None
+    else:
+        assert next_state(variant, state, trigger, target=target, shipped=shipped) == expected
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+def test_unknown_trigger_is_refused_with_the_allowed_ones(variant):
+    with pytest.raises(IllegalTransitionError) as err:
+        next_state(variant, State.PAID.value, "teleport", order_id="T-2")
+    assert "request_shipment" in err.value.allowed and "cancel" not in err.value.allowed
+
+
+def test_send_documents_exists_for_legal_buyers_only():
+    assert "send_documents" in lifecycle_machine(Variant.LEGAL).events
+    assert "send_documents" not in lifecycle_machine(Variant.PRIVATE).events
+    with pytest.raises(IllegalTransitionError):
+        next_state(Variant.PRIVATE, State.SHIPPED.value, "send_documents")
+
+
+# --- the rules of issue and documentation, stated independently of the table -------------
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+@pytest.mark.parametrize("state", [State.ORDER_PLACED, State.PAYMENT_LINK_ISSUED, State.BUYER_REDIRECTED,
+                                   State.AWAITING_PAYMENT, State.PAYMENT_DECLINED, State.CANCELED, State.EXPIRED])
+def test_shipment_needs_a_paid_order(variant, state):
+    with pytest.raises(IllegalTransitionError):
+        next_state(variant, state.value, "request_shipment")
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+@pytest.mark.parametrize("action", ["update", "cancel"])
+@pytest.mark.parametrize("state", [State.PAID, State.SHIPPED, State.PARTIALLY_REFUNDED, State.REFUNDED])
+def test_update_and_cancel_need_an_unpaid_order(variant, action, state):
+    with pytest.raises(IllegalTransitionError):
+        next_state(variant, state.value, action)
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+def test_a_paid_order_cannot_be_paid_twice(variant):
+    for state in (State.PAID, State.SHIPPED, State.PARTIALLY_REFUNDED, State.REFUNDED, State.SHIPMENT_REQUESTED):
+        with pytest.raises(IllegalTransitionError):
+            next_state(variant, state.value, "confirm_payment")
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+def test_shipping_twice_is_refused_even_where_the_state_would_allow_it(variant):
+    assert next_state(variant, State.PARTIALLY_REFUNDED.value, "request_shipment") == State.SHIPMENT_REQUESTED.value
+    with pytest.raises(IllegalTransitionError, match="already shipped"):
+        next_state(variant, State.PARTIALLY_REFUNDED.value, "request_shipment", shipped=True)
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+def test_final_states_allow_nothing_but_documents(variant):
+    machine = lifecycle_machine(variant)
+    for state in (State.CANCELED, State.EXPIRED):
+        for trigger in machine.events:
+            with pytest.raises(IllegalTransitionError):
+                next_state(variant, state.value, trigger, target=State.PAID.value)
+
+
+def test_happy_path_private_walks_the_documented_order():
+    v, state = Variant.PRIVATE, State.NEW.value
+    for trigger, target in [("place", None), ("request_invoice", None), ("issue_payment_link", None),
+                            ("redirect_buyer", None), ("buyer_returned", None), ("confirm_payment", None),
+                            ("request_shipment", None), ("shipment_accepted", None), ("claim_refund", None),
+                            ("list_refundable", None), ("request_refund", None),
+                            ("refund_accepted", State.PARTIALLY_REFUNDED.value), ("request_refund", None),
+                            ("refund_accepted", State.REFUNDED.value)]:
+        state = next_state(v, state, trigger, target=target)
+    assert state == State.REFUNDED.value
+
+
+@pytest.mark.parametrize("seq", SEQUENCES, ids=lambda s: s.name)
+def test_each_documented_sequence_has_its_own_machine_with_its_phase_only(seq):
+    machine = sequence_machine(seq)
+    phase_triggers = {tr.trigger for tr in sequence_transitions(seq)}
+    assert set(machine.events) == phase_triggers
+    for step in seq.steps:
+        for trigger in step.triggers:
+            assert trigger in machine.events, f"{seq.name} step {step.number}: {trigger} has no transition"
