@@ -84,14 +84,17 @@ ROUND_POLICIES: dict[str, str | None] = {
 
 # Enough digits that amount × quantity and total × r/(1+r) are exact or far from a rounding tie.
 _WIDE = decimal.Context(prec=60, rounding=ROUND_HALF_UP)
+# Numbers from 10**18 up are refused: no real amount or quantity comes near, and below it every
+# product and quotient above stays exact within _WIDE (a hostile "1e999" cannot crash a check).
+_LIMIT = Decimal(10) ** 18
 
 
 def to_decimal(value: Decimal | int | str, *, name: str = "value") -> Decimal:
     """``value`` as a finite ``Decimal``, unrounded (quantities, or amounts exactly as received).
 
     ``float`` raises ``TypeError``: a float cannot hold kopecks exactly, so it is a programming
-    error (parse JSON with ``jsonutil.loads``). Anything else that is not a finite number raises
-    :class:`ValidationError` with code ``wrong_value``.
+    error (parse JSON with ``jsonutil.loads``). Anything else that is not a finite number below
+    10**18 in magnitude raises :class:`ValidationError` with code ``wrong_value``.
     """
     if isinstance(value, float):
         raise TypeError("money is never float")
@@ -105,6 +108,9 @@ def to_decimal(value: Decimal | int | str, *, name: str = "value") -> Decimal:
     if number is None or not number.is_finite():
         raise ValidationError(f"{name}: {value!r} is not a finite number", code="wrong_value",
                               fields=[{"name": name, "code": "wrong_value", "message": "not a finite number"}])
+    if abs(number) >= _LIMIT:
+        raise ValidationError(f"{name}: {value!r} is too large", code="wrong_value",
+                              fields=[{"name": name, "code": "wrong_value", "message": "too large"}])
     return number
 
 
@@ -238,8 +244,9 @@ def _amount_field(container: Mapping[str, Any], key: str, path: str, problems: l
         return None
     try:
         value = to_decimal(container[key], name=path)
-    except ValidationError:
-        problems.append(_problem("wrong_value", path, f"{path} must be a number, got {container[key]!r}"))
+    except ValidationError as error:
+        reason = error.fields[0]["message"] if error.fields else "not a number"
+        problems.append(_problem("wrong_value", path, f"{path}: {reason}, got {container[key]!r}"))
         return None
     if value < 0:
         problems.append(_problem("wrong_value", path, f"{path} must not be negative, got {value}"))

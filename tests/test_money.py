@@ -70,7 +70,7 @@ def test_to_money_refuses_float():
 
 
 @pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-inf", D("NaN"), D("Infinity"), "12,50", "", "abc",
-                                   None, True, [1]])
+                                   None, True, [1], "1e18", 10**20, "-1e999999"])
 def test_to_money_refuses_what_is_not_a_finite_number(value):
     with pytest.raises(ValidationError) as caught:
         to_money(value)
@@ -387,3 +387,24 @@ def test_whole_quantities_meet_the_one_kopeck_per_unit_rule(price, qty, code):
     without_vat = (item.amount_wo_vat * qty).quantize(KOPECK)
     got = without_vat if is_vat_added(code) else without_vat + item.total_vat_amount
     assert abs(got - item.total_amount) <= KOPECK * qty
+
+
+# --- hostile input: the sandbox feeds basket_problems whatever a client sent ------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.decimals(allow_nan=True, allow_infinity=True) | st.sampled_from(["1e999", "-0", "NaN", "RUS_VAT20"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+hostile_lines = st.fixed_dictionaries({}, optional={
+    key: json_values for key in ("quantity", "amount", "amountWoVat", "totalAmount", "totalVatAmount", "vatCode")})
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values, json_values, st.one_of(json_values, st.lists(st.one_of(hostile_lines, json_values), max_size=4)))
+def test_basket_problems_answers_problems_for_any_json_never_crashes(amount, vat_amount, items):
+    problems = basket_problems(amount, vat_amount, items)
+    assert isinstance(problems, list)
+    for problem in problems:
+        assert set(problem) == {"code", "name", "message"}
