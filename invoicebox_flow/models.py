@@ -559,8 +559,10 @@ class OrderRequest(JsonModel):
 
     @property
     def round_policy(self) -> str:
-        policy = (self.order_setting or {}).get("roundPolicy")
-        return policy if isinstance(policy, str) else "strict"
+        """``orderSetting.roundPolicy``; ``strict`` (the documented default) when not given."""
+        setting = self.order_setting if isinstance(self.order_setting, Mapping) else {}
+        policy = setting.get("roundPolicy")
+        return "strict" if policy is None else policy
 
     def problems(self, now: datetime | None = None) -> list[tuple[type[ValidationError], dict[str, str]]]:
         """Every rule the request breaks, as ``(error class, API-style problem)`` pairs."""
@@ -583,6 +585,10 @@ class OrderRequest(JsonModel):
                         _length_problem(self.description, "description", 1, 1000)):
             if problem:
                 found.append((ValidationError, problem))
+        for key, value in (("invoiceSetting", self.invoice_setting), ("orderSetting", self.order_setting),
+                           ("metaData", self.meta_data)):
+            if value is not None and not isinstance(value, Mapping):
+                found.append((ValidationError, _problem("wrong_value", key, f"{key} must be an object")))
         if self.customer is None:
             found.append((CustomerError, _problem("wrong_value", "customer", "customer is required")))
         else:

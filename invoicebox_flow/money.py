@@ -338,7 +338,7 @@ def basket_problems(
     order_amount = _amount_field(top, "amount", "amount", problems)
     order_vat = _amount_field(top, "vatAmount", "vatAmount", problems)
 
-    if round_policy not in ROUND_POLICIES:
+    if not isinstance(round_policy, str) or round_policy not in ROUND_POLICIES:
         problems.append(_problem("wrong_value", "orderSetting.roundPolicy",
                                  f"unknown round policy {round_policy!r}; known: {', '.join(ROUND_POLICIES)}"))
         return problems

@@ -588,3 +588,31 @@ def test_page_reads_a_list_envelope():
     with pytest.raises(ValidationError) as caught:
         Page.from_json({"data": [{"id": "x", "amount": "lots"}]}, Order)
     assert caught.value.fields[0]["name"] == "data[0].amount"
+
+
+# --- hostile input: the sandbox reads whatever a client sent ----------------------------------
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["2030-01-01T00:00:00+00:00", "private", "legal", "RUS_VAT20", "1e999"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+request_keys = ("merchantId", "merchantOrderId", "description", "amount", "vatAmount", "currencyId", "languageId",
+                "expirationDate", "basketItems", "customer", "orderSetting")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.fixed_dictionaries({}, optional={key: json_values for key in request_keys}))
+@example({"orderSetting": [1], "invoiceSetting": "x"})
+@example({"orderSetting": {"roundPolicy": ["strict"]}, "basketItems": [{}]})
+def test_reading_and_validating_any_request_fails_only_with_validation_errors(data):
+    try:
+        req = OrderRequest.from_json(data)
+        req.to_json()
+        req.validate(now=NOW)
+    except ValidationError as error:
+        assert error.code and str(error)

@@ -339,8 +339,9 @@ def test_rounding_policies_apply_to_the_line_product(policy, total):
 
 
 def test_unknown_round_policy_is_a_problem_not_a_crash():
-    assert codes(basket_problems(D("371.88"), D("61.98"), [line()], round_policy="banker")) == [
-        ("wrong_value", "orderSetting.roundPolicy")]
+    for policy in ("banker", None, ["strict"]):
+        assert codes(basket_problems(D("371.88"), D("61.98"), [line()], round_policy=policy)) == [
+            ("wrong_value", "orderSetting.roundPolicy")]
 
 
 # --- totals ----------------------------------------------------------------------------------
