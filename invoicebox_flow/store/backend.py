@@ -96,7 +96,7 @@ def translate_busy(busy_timeout: float) -> Iterator[None]:
     except sa_exc.OperationalError as error:
         if _is_busy(error):
             raise StoreBusyError(
-                f"the database stayed locked by other writers for more than {busy_timeout:g} s; "
+                f"the database is locked by another writer (waited up to {busy_timeout:g} s); "
                 "nothing was written, retry"
             ) from error
         raise
