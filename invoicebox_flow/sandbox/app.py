@@ -1,0 +1,290 @@
+"""The sandbox's HTTP face: the Flask app factory and InvoiceBox API v3 routes.
+
+Every API route goes through one pipeline (:func:`_serve`) in the order a request meets the
+real service: the per-account rate limit, injected faults, bearer authentication, then the
+operation. Answers use the documented envelope ``{"data": …, "extendedData": []}`` (lists add
+``metaData``), errors the nested ``{"error": {"message", "code", "fields"}}``, and every
+response carries a fresh ``X-Request-Id``. Both version prefixes, ``/v3`` and ``/l3``, serve.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from .. import jsonutil
+from ..errors import ApiError, RateLimitError
+from . import faults as fault_kinds
+from .engine import AUTH_MISSING, AUTH_OK, Listed, SandboxEngine
+from .listing import parse_query
+from .rules import api_error
+
+log = logging.getLogger(__name__)
+
+ENGINE_KEY = "invoicebox_sandbox"
+DROP_KEY = "invoicebox_sandbox.drop"
+REQUEST_ID_HEADER = "X-Request-Id"
+API_PREFIX = "/<any(v3, l3):version>"
+
+api = Blueprint("invoicebox_api", __name__)
+
+
+def engine() -> SandboxEngine:
+    return current_app.extensions[ENGINE_KEY]
+
+
+# --- responses -------------------------------------------------------------------------------------
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(jsonutil.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def error_response(error: ApiError) -> Response:
+    body = {"error": {"message": error.message, "code": error.code, "fields": error.fields}}
+    headers = {}
+    if isinstance(error, RateLimitError) and error.retry_after:
+        headers["Retry-After"] = str(max(1, int(error.retry_after)))
+    return json_response(body, error.status, headers)
+
+
+def envelope(result: Any) -> dict[str, Any]:
+    if isinstance(result, Listed):
+        return {"data": result.items, "metaData": result.meta, "extendedData": []}
+    return {"data": result, "extendedData": []}
+
+
+def request_body() -> Any:
+    """The JSON body, numbers as ``Decimal``; malformed JSON is a 400 ``validation`` error."""
+    raw = request.get_data(cache=True)
+    try:
+        body = jsonutil.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        raise api_error(400, "validation", "the request body is not valid JSON") from None
+    if _has_float(body):  # NaN and Infinity are the only way a float gets through parse_float=Decimal
+        raise api_error(400, "validation", "the request body contains a non-finite number")
+    if body is None:
+        raise api_error(400, "validation", "the request body must be a JSON object")
+    return body
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+# --- the request pipeline ----------------------------------------------------------------------------
+
+
+def endpoint(name: str, *, anonymous: bool = False) -> Callable:
+    """Serve a view as the API method ``name`` (the client's method name; faults use it too).
+
+    ``anonymous``: a request without any token is served (check auth answers ``userId: null``).
+    """
+    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def run(version: str, **kwargs: Any) -> Response:
+            return _serve(name, anonymous, lambda auth: view(engine(), auth=auth, **kwargs))
+        return run
+    return decorate
+
+
+def _serve(name: str, anonymous: bool, call: Callable[[str], Any]) -> Response:
+    sandbox = engine()
+    fault = None
+    dropped = False
+    try:
+        wait = sandbox.throttle.admit(_bearer(request.headers.get("Authorization")))
+        if wait is not None:
+            raise api_error(429, "too_many_requests", "Too Many Requests", retry_after=wait)
+        fault = sandbox.faults.take(name)
+        if fault is not None and not fault.after_commit:
+            if fault.kind == fault_kinds.SERVER_ERROR:
+                raise api_error(500, "internal_error", "Internal Server Error (injected)")
+            if fault.kind == fault_kinds.RATE_LIMIT:
+                retry_after = int(fault.seconds(fault_kinds.DEFAULT_RETRY_AFTER))
+                raise api_error(429, "too_many_requests", "Too Many Requests (injected)", retry_after=retry_after)
+            if fault.kind == fault_kinds.DROP:
+                dropped = True
+                return _drop()
+            if fault.kind == fault_kinds.SLOW:
+                sandbox.sleep(fault.seconds(fault_kinds.DEFAULT_SLOW_SECONDS))
+        auth = sandbox.authenticate(request.headers.get("Authorization"))
+        if auth != AUTH_OK and not (anonymous and auth == AUTH_MISSING):
+            raise api_error(401, "unauthorized", "Unauthorized")
+        response = json_response(envelope(call(auth)))
+    except ApiError as error:
+        response = error_response(error)
+    except Exception:  # a bug in the sandbox still answers like a server: 500 in the envelope
+        log.exception("sandbox failed on %s %s", request.method, request.path)
+        response = error_response(api_error(500, "internal_error", "Internal Server Error"))
+    finally:
+        if fault is not None and fault.after_commit:
+            if fault.kind == fault_kinds.SERVER_ERROR_AFTER_COMMIT:
+                response = error_response(api_error(500, "internal_error", "Internal Server Error (injected)"))
+            elif fault.kind == fault_kinds.SLOW_AFTER_COMMIT:
+                sandbox.sleep(fault.seconds(fault_kinds.DEFAULT_SLOW_SECONDS))
+            elif fault.kind == fault_kinds.DROP_AFTER_COMMIT:
+                dropped = True
+                response = _drop()
+        sandbox.log_request({
+            "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
+            "status": None if dropped else response.status_code, "requestId": g.request_id,
+            "endpoint": name, "at": time.time(),
+        })
+    return response
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    return authorization.strip().partition(" ")[2].strip() or None
+
+
+def _drop() -> Response:
+    request.environ[DROP_KEY] = True
+    return Response(status=500)  # never sent: ConnectionDropper closes the socket instead
+
+
+class ConnectionDropper:
+    """WSGI middleware: when a view asked for it, close the connection without any answer.
+
+    The werkzeug development server exposes the client socket as ``werkzeug.socket`` and treats
+    a ``ConnectionError`` from the app as a dropped connection, so nothing is written back.
+    """
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        result = self.app(environ, start_response)
+        if not environ.get(DROP_KEY):
+            return result
+        if hasattr(result, "close"):
+            result.close()
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise ConnectionAbortedError("connection dropped by an injected fault")
+
+
+# --- API routes ----------------------------------------------------------------------------------------
+
+
+@api.get(API_PREFIX + "/security/api/auth/auth")
+@endpoint("check_auth", anonymous=True)
+def check_auth(ib: SandboxEngine, auth: str) -> Any:
+    return ib.check_auth(auth)
+
+
+@api.post(API_PREFIX + "/billing/api/order/order")
+@endpoint("create_order")
+def create_order(ib: SandboxEngine, auth: str) -> Any:
+    return ib.create_order(request_body())
+
+
+@api.get(API_PREFIX + "/filter/api/order/order")
+@endpoint("find_orders")
+def find_orders(ib: SandboxEngine, auth: str) -> Any:
+    return ib.find_orders(parse_query(request.args.lists()))
+
+
+@api.get(API_PREFIX + "/billing/api/order/order/<order_id>")
+@endpoint("get_order")
+def get_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
+    return ib.get_order(order_id)
+
+
+@api.put(API_PREFIX + "/billing/api/order/order/<order_id>")
+@endpoint("update_order")
+def update_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
+    return ib.update_order(order_id, request_body())
+
+
+@api.delete(API_PREFIX + "/billing/api/order/order/<order_id>")
+@endpoint("cancel_order")
+def cancel_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
+    return ib.cancel_order(order_id)
+
+
+@api.post(API_PREFIX + "/billing/api/order/shipment")
+@endpoint("create_shipment")
+def create_shipment(ib: SandboxEngine, auth: str) -> Any:
+    return ib.create_shipment(request_body())
+
+
+# DOCS list shipments under /filter; the official MCP server reads them from /billing. Both serve.
+@api.get(API_PREFIX + "/filter/api/order/shipment")
+@api.get(API_PREFIX + "/billing/api/order/shipment", endpoint="list_shipments_billing")
+@endpoint("list_shipments")
+def list_shipments(ib: SandboxEngine, auth: str) -> Any:
+    return ib.list_shipments(parse_query(request.args.lists()))
+
+
+@api.get(API_PREFIX + "/billing/api/order/order/<order_id>/refund-basket-item")
+@endpoint("refundable_items")
+def refundable_items(ib: SandboxEngine, auth: str, order_id: str) -> Any:
+    return ib.refundable_items(order_id)
+
+
+@api.post(API_PREFIX + "/billing/api/order/refund-order")
+@endpoint("create_refund")
+def create_refund(ib: SandboxEngine, auth: str) -> Any:
+    return ib.create_refund(request_body())
+
+
+@api.get(API_PREFIX + "/filter/api/order/refund-order")
+@endpoint("list_refunds")
+def list_refunds(ib: SandboxEngine, auth: str) -> Any:
+    return ib.list_refunds(parse_query(request.args.lists()))
+
+
+# --- the app ---------------------------------------------------------------------------------------------
+
+
+def create_app(sandbox: SandboxEngine) -> Flask:
+    """The whole sandbox as one WSGI app: API, payment page and inspection API."""
+    from . import inspection_api, payment_page  # they import helpers from this module
+
+    app = Flask(__name__)
+    app.extensions[ENGINE_KEY] = sandbox
+    app.register_blueprint(api)
+    app.register_blueprint(payment_page.blueprint)
+    app.register_blueprint(inspection_api.blueprint)
+
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = str(uuid.uuid4())
+
+    @app.after_request
+    def add_request_id(response: Response) -> Response:
+        response.headers.setdefault(REQUEST_ID_HEADER, getattr(g, "request_id", None) or str(uuid.uuid4()))
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        if request.path.startswith("/pay/"):
+            return payment_page.error_page(error.code or 500, error.description or "")
+        status = error.code or 500
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "validation" if status < 500 else "internal_error")
+        return error_response(api_error(status, code, error.description or error.name))
+
+    app.wsgi_app = ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+

@@ -1,0 +1,471 @@
+"""Every business rule of the sandbox, in one place: the order and refund state machines, what
+the API accepts, and how much may still be shipped or refunded.
+
+The HTTP layer (:mod:`.app`) and the orchestration (:mod:`.engine`) only call these functions;
+a rule that refuses raises an :class:`~invoicebox_flow.errors.ApiError` carrying the HTTP status
+and the API error code InvoiceBox would answer with, and changes nothing.
+
+Order states (reference §4): ``created`` → ``completed`` (paid) / ``expired`` / ``canceled``;
+a paid order whose notification was answered ``shipping_unavailable`` and that has no shipment
+may still be canceled (full reversal, §3.4). Refund states (§4.4): ``draft`` stays a draft (no
+money moves); ``created`` → ``completed`` once the money has been returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from transitions import Machine
+
+from ..errors import (
+    ApiError,
+    AuthenticationError,
+    BasketError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from ..money import KOPECK, to_decimal, validate_basket
+from .clock import parse_datetime
+
+# --- the state machines ----------------------------------------------------------------------
+
+CREATED, COMPLETED, EXPIRED, CANCELED = "created", "completed", "expired", "canceled"
+ORDER_STATES = (CREATED, COMPLETED, EXPIRED, CANCELED)
+
+ORDER_TRANSITIONS = (
+    {"trigger": "pay", "source": CREATED, "dest": COMPLETED},
+    {"trigger": "expire", "source": CREATED, "dest": EXPIRED},
+    {"trigger": "cancel", "source": CREATED, "dest": CANCELED},
+    # Refused paid order (shipping_unavailable) without a shipment: DELETE reverses the payment.
+    {"trigger": "reverse", "source": COMPLETED, "dest": CANCELED,
+     "conditions": ["is_shipping_unavailable"], "unless": ["has_shipments"]},
+    # Internal transitions (dest None): allowed only where listed, the state stays.
+    {"trigger": "update", "source": CREATED, "dest": None},
+    {"trigger": "ship", "source": COMPLETED, "dest": None},
+    {"trigger": "refund", "source": COMPLETED, "dest": None},
+)
+
+DRAFT = "draft"
+REFUND_STATES = (DRAFT, CREATED, COMPLETED, CANCELED)
+REFUND_TRANSITIONS = (
+    {"trigger": "return_money", "source": CREATED, "dest": COMPLETED},
+)
+
+
+def _machine(states: tuple[str, ...], transitions: tuple[dict, ...], initial: str, name: str) -> Machine:
+    # One shared machine per kind of object, no model attached: records keep only ``state`` and
+    # are fired through ``machine.events[trigger].trigger(record)`` (cheap, and thread-safe under
+    # the state lock the engine holds).
+    machine = Machine(model=None, states=list(states), initial=initial, auto_transitions=False, name=name)
+    for transition in transitions:
+        machine.add_transition(**transition)
+    return machine
+
+
+ORDER_MACHINE = _machine(ORDER_STATES, ORDER_TRANSITIONS, CREATED, "sandbox-order")
+REFUND_MACHINE = _machine(REFUND_STATES, REFUND_TRANSITIONS, CREATED, "sandbox-refund")
+
+
+def allowed(machine: Machine, record: Any, trigger: str) -> bool:
+    """True when ``trigger`` has a transition from the record's state (conditions not evaluated)."""
+    return trigger in machine.get_triggers(record.state)
+
+
+def fire(machine: Machine, record: Any, trigger: str, action: str) -> None:
+    """Fire ``trigger`` on ``record`` or raise 422 ``wrong_order_status`` and change nothing."""
+    if not allowed(machine, record, trigger) or not machine.events[trigger].trigger(record):
+        raise wrong_order_status(action, record.state)
+
+
+def wrong_order_status(action: str, state: str) -> ApiError:
+    return api_error(422, "wrong_order_status", f"{action} is not allowed for an order in status {state!r}")
+
+
+def cancel_trigger(record: Any) -> str:
+    """Which transition a DELETE is: a plain cancel before payment, a reversal of a refused paid
+    order (§3.4), or nothing (the caller's ``fire`` then answers ``wrong_order_status``)."""
+    return "reverse" if record.state == COMPLETED else "cancel"
+
+
+def is_due_to_expire(record: Any, now: datetime) -> bool:
+    if record.state != CREATED:
+        return False
+    expires = parse_datetime(record.data.get("expirationDate"))
+    return expires is not None and expires <= now
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+_ERROR_CLASSES: dict[int, type[ApiError]] = {
+    400: InvalidRequestError, 401: AuthenticationError, 403: AuthenticationError,
+    404: NotFoundError, 405: InvalidRequestError, 409: InvalidRequestError,
+    422: InvalidRequestError, 429: RateLimitError,
+}
+
+
+def api_error(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None,
+              **kwargs: Any) -> ApiError:
+    """The error InvoiceBox answers with; :mod:`.app` turns it into the error envelope."""
+    cls = _ERROR_CLASSES.get(status, ServerError if status >= 500 else InvalidRequestError)
+    return cls(message, status=status, code=code, fields=fields, **kwargs)
+
+
+def field_problem(name: str, message: str, code: str = "wrong_value") -> dict[str, str]:
+    return {"name": name, "code": code, "message": message}
+
+
+def validation_error(fields: list[dict[str, str]], status: int = 422) -> ApiError:
+    message = fields[0]["message"] + (f" (and {len(fields) - 1} more)" if len(fields) > 1 else "")
+    return api_error(status, "validation", message, fields)
+
+
+def not_found(what: str, ident: object) -> ApiError:
+    return api_error(404, "not_found", f"{what} {ident} not found")
+
+
+# --- order creation and update -----------------------------------------------------------------
+
+CURRENCIES = frozenset({"RUB", "USD", "EUR", "GBP", "CNY", "UZS"})
+LANGUAGES = frozenset({"ru", "en"})
+CUSTOMER_TYPES = frozenset({"private", "legal"})
+ROUND_POLICY_DEFAULT = "strict"  # the docs contradict themselves (strict / none); §3.1 assumes strict
+
+REQUIRED_ORDER_FIELDS = ("merchantId", "merchantOrderId", "description", "amount", "vatAmount",
+                         "currencyId", "expirationDate", "basketItems", "customer")
+REQUIRED_ITEM_FIELDS = ("sku", "name", "measure", "measureCode", "quantity", "amount", "amountWoVat",
+                        "totalAmount", "totalVatAmount", "vatCode", "type", "paymentType")
+# Lengths from the reference (§7.7) for the strings a shop most often gets wrong.
+MAX_LENGTHS = {"merchantOrderId": 256, "merchantOrderIdVisible": 256, "description": 1000,
+               "notificationUrl": 1000, "successUrl": 1000, "failUrl": 1000, "returnUrl": 1000}
+# Fields the server owns: present in responses, ignored when a shop sends them in an update.
+SERVER_FIELDS = frozenset({"id", "orderContainerId", "status", "createdAt", "paidAt", "paymentUrl",
+                           "subtype", "processingStatus", "fileIds", "merchantId", "merchantOrderId",
+                           "shippingUnavailable"})
+
+
+def require_object(payload: Any, what: str = "request body") -> Mapping[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise api_error(400, "validation", f"{what} must be a JSON object")
+    return payload
+
+
+def _missing(payload: Mapping[str, Any], names: tuple[str, ...], prefix: str = "") -> list[dict[str, str]]:
+    return [field_problem(prefix + name, f"{prefix}{name} is required", "required")
+            for name in names if payload.get(name) in (None, "")]
+
+
+def check_new_order(payload: Any, *, merchant_id: str, now: datetime) -> None:
+    """Everything create-order checks, in the order InvoiceBox reports it; raises on the first
+    kind of problem (422 unless said otherwise)."""
+    payload = require_object(payload)
+    problems = _missing(payload, REQUIRED_ORDER_FIELDS)
+    if problems:
+        raise validation_error(problems)
+    if payload["merchantId"] != merchant_id:
+        raise api_error(403, "forbidden", "merchantId does not belong to this account",
+                        [field_problem("merchantId", "unknown merchant", "forbidden")])
+    check_order_contents(payload, now=now, check_expiration=True)
+
+
+def check_order_contents(order: Mapping[str, Any], *, now: datetime, check_expiration: bool) -> None:
+    """The rules create and update share: shapes, enums, expiration date and basket arithmetic."""
+    problems = []
+    for name, limit in MAX_LENGTHS.items():
+        value = order.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            problems.append(field_problem(name, f"{name} must be a string of at most {limit} characters"))
+    if not isinstance(order.get("basketItems"), list) or not order["basketItems"]:
+        problems.append(field_problem("basketItems", "basketItems must be a non-empty list"))
+    else:
+        for index, item in enumerate(order["basketItems"]):
+            if not isinstance(item, Mapping):
+                problems.append(field_problem(f"basketItems[{index}]", "a basket item must be an object"))
+            else:
+                problems += _missing(item, REQUIRED_ITEM_FIELDS, f"basketItems[{index}].")
+    customer = order.get("customer")
+    if not isinstance(customer, Mapping):
+        problems.append(field_problem("customer", "customer must be an object"))
+    elif customer.get("type") is not None and customer.get("type") not in CUSTOMER_TYPES:
+        problems.append(field_problem("customer.type", "customer.type must be 'private' or 'legal'"))
+    if problems:
+        raise validation_error(problems)
+
+    if order.get("currencyId") not in CURRENCIES:
+        raise api_error(422, "wrong_currency", f"unsupported currency {order.get('currencyId')!r}",
+                        [field_problem("currencyId", "unsupported currency", "wrong_currency")])
+    if "languageId" in order and order["languageId"] not in LANGUAGES:
+        raise api_error(422, "language_not_found", f"unknown language {order['languageId']!r}",
+                        [field_problem("languageId", "expected 'ru' or 'en'", "language_not_found")])
+    if check_expiration:
+        expires = parse_datetime(order.get("expirationDate"))
+        if expires is None or expires <= now:
+            message = "expirationDate must be a date-time in the future"
+            raise api_error(422, "wrong_expiration_date", message,
+                            [field_problem("expirationDate", message, "wrong_expiration_date")])
+    try:
+        validate_basket(order["amount"], order["vatAmount"], order["basketItems"], round_policy(order))
+    except BasketError as error:
+        raise api_error(422, error.code, error.message, error.fields) from None
+
+
+def round_policy(order: Mapping[str, Any]) -> str:
+    setting = order.get("orderSetting")
+    if isinstance(setting, Mapping) and setting.get("roundPolicy"):
+        return setting["roundPolicy"]
+    return ROUND_POLICY_DEFAULT
+
+
+def merged_update(record: Any, changes: Any, *, merchant_id: str, now: datetime) -> dict[str, Any]:
+    """The order data after a PUT, validated like a new order; raises and changes nothing."""
+    changes = require_object(changes)
+    if not allowed(ORDER_MACHINE, record, "update"):
+        raise wrong_order_status("update", record.state)
+    if "merchantId" in changes and changes["merchantId"] != merchant_id:
+        raise api_error(403, "forbidden", "merchantId does not belong to this account")
+    merged = dict(record.data)
+    merged.update({k: v for k, v in changes.items() if k not in SERVER_FIELDS})
+    problems = _missing(merged, REQUIRED_ORDER_FIELDS)
+    if problems:
+        raise validation_error(problems)
+    check_order_contents(merged, now=now, check_expiration="expirationDate" in changes)
+    return merged
+
+
+# --- payer, receipts and documents ----------------------------------------------------------------
+
+PAYER_FIELDS = ("name", "email", "phone", "vatNumber", "taxRegistrationReasonCode")
+LEGAL_ONLY_PAYER_FIELDS = ("vatNumber", "taxRegistrationReasonCode")
+# FFD tag 1212 values that are goods (товар): goods, excise goods, marked goods (§5.2).
+GOODS_TYPE_CODES = frozenset({1, 2, 30, 31, 32, 33})
+
+
+def payer_variant(order: Mapping[str, Any]) -> str:
+    """``legal`` for organisations and sole proprietors, else ``private`` (type missing too)."""
+    customer = order.get("customer")
+    return "legal" if isinstance(customer, Mapping) and customer.get("type") == "legal" else "private"
+
+
+def contact_of(customer: Mapping[str, Any] | None) -> str | None:
+    """Where receipts and documents go: the e-mail, else the phone."""
+    if not isinstance(customer, Mapping):
+        return None
+    return customer.get("email") or customer.get("phone") or None
+
+
+def locked_payer_fields(order: Mapping[str, Any]) -> frozenset[str]:
+    """Payer fields the buyer may not change on the page (``invoiceSetting``, §3.1)."""
+    setting = order.get("invoiceSetting")
+    if not isinstance(setting, Mapping):
+        return frozenset()
+    if setting.get("customerLocked"):
+        return frozenset(PAYER_FIELDS)
+    fields = setting.get("customerLockedFields") or ()
+    return frozenset(f for f in fields if isinstance(f, str))
+
+
+def customer_after_payment(order: Mapping[str, Any], submitted: Mapping[str, str]) -> dict[str, Any]:
+    """The customer as the buyer left it on the page: unlocked, non-empty fields replaced."""
+    customer = dict(order.get("customer") or {})
+    locked = locked_payer_fields(order)
+    names = PAYER_FIELDS if payer_variant(order) == "legal" else PAYER_FIELDS[:3]
+    for name in names:
+        value = (submitted.get(name) or "").strip()
+        if value and name not in locked:
+            customer[name] = value
+    return customer
+
+
+def is_goods(line: Mapping[str, Any]) -> bool:
+    kind = line.get("type")
+    if isinstance(kind, int) and not isinstance(kind, bool):
+        return kind in GOODS_TYPE_CODES
+    if isinstance(kind, str) and kind.isdigit():
+        return int(kind) in GOODS_TYPE_CODES
+    return kind == "commodity"
+
+
+def document_kinds(lines: list[Mapping[str, Any]], *, refund: bool) -> list[str]:
+    """The reporting documents a legal buyer gets: always the funds-transfer report, plus an act
+    for service lines and a TORG-12 for goods lines (refunds: their refund counterparts)."""
+    kinds = ["transfer_report"]
+    if any(not is_goods(line) for line in lines):
+        kinds.append("act")
+    if any(is_goods(line) for line in lines):
+        kinds.append("torg12")
+    return [f"refund_{kind}" for kind in kinds] if refund else kinds
+
+
+# --- shipments and refunds: what is left per line ----------------------------------------------------
+
+
+def money(value: Any) -> Decimal:
+    return to_decimal(value).quantize(KOPECK, rounding=ROUND_HALF_UP)
+
+
+def _ordered_by_sku(order: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Order lines summed per ``sku`` (the key InvoiceBox matches shipments and refunds by)."""
+    lines: dict[str, dict[str, Any]] = {}
+    for item in order.get("basketItems") or ():
+        sku = str(item.get("sku"))
+        entry = lines.setdefault(sku, {"line": item, "quantity": Decimal(0), "amount": Decimal(0), "vat": Decimal(0)})
+        entry["quantity"] += to_decimal(item["quantity"])
+        entry["amount"] += money(item["totalAmount"])
+        entry["vat"] += money(item["totalVatAmount"])
+    return lines
+
+
+def _used_by_sku(batches: list[list[Mapping[str, Any]]]) -> dict[str, dict[str, Decimal]]:
+    used: dict[str, dict[str, Decimal]] = {}
+    for lines in batches:
+        for item in lines:
+            entry = used.setdefault(str(item.get("sku")), {"quantity": Decimal(0), "amount": Decimal(0), "vat": Decimal(0)})
+            entry["quantity"] += to_decimal(item["quantity"])
+            entry["amount"] += money(item["totalAmount"])
+            entry["vat"] += money(item["totalVatAmount"])
+    return used
+
+
+def _zero() -> dict[str, Decimal]:
+    return {"quantity": Decimal(0), "amount": Decimal(0), "vat": Decimal(0)}
+
+
+def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The shipped lines, with amounts filled in where the shop left them out; raises unless the
+    order is paid, every line is a line of the order and the cumulative shipped quantity and
+    amount stay within what was ordered."""
+    payload = require_object(payload)
+    items = payload.get("basketItems")
+    if not isinstance(items, list) or not items:
+        raise validation_error([field_problem("basketItems", "basketItems must be a non-empty list", "required")])
+    if not allowed(ORDER_MACHINE, record, "ship"):
+        raise wrong_order_status("shipment", record.state)
+    ordered = _ordered_by_sku(record.data)
+    used = _used_by_sku([s["basketItems"] for s in previous])
+    lines: list[dict[str, Any]] = []
+    problems: list[dict[str, str]] = []
+    for index, item in enumerate(items):
+        at = f"basketItems[{index}]"
+        if not isinstance(item, Mapping) or str(item.get("sku")) not in ordered:
+            problems.append(field_problem(f"{at}.sku", "not a line of this order"))
+            continue
+        try:
+            quantity = to_decimal(item.get("quantity"), name=f"{at}.quantity")
+        except ValidationError:
+            quantity = Decimal(0)
+        if quantity <= 0:
+            problems.append(field_problem(f"{at}.quantity", "quantity must be a positive number"))
+            continue
+        order_line = ordered[str(item["sku"])]
+        line = dict(item)
+        # A shipment line may omit its money: it is then that share of the ordered line.
+        share = quantity / order_line["quantity"]
+        line.setdefault("totalAmount", money(order_line["amount"] * share))
+        line.setdefault("totalVatAmount", money(order_line["vat"] * share))
+        for key in ("name", "vatCode", "type", "measure", "measureCode", "amount", "amountWoVat"):
+            if key in order_line["line"]:
+                line.setdefault(key, order_line["line"][key])
+        lines.append(line)
+    if problems:
+        raise validation_error(problems)
+    this = _used_by_sku([lines])
+    for sku, wanted in this.items():
+        done = used.get(sku, _zero())
+        if done["quantity"] + wanted["quantity"] > ordered[sku]["quantity"] or \
+                done["amount"] + wanted["amount"] > ordered[sku]["amount"]:
+            # Undocumented code (the API reference names none for over-shipment).
+            raise api_error(422, "wrong_shipment_amount",
+                            f"shipment of {sku!r} exceeds what was ordered",
+                            [field_problem("basketItems", f"{sku}: ordered {ordered[sku]['quantity']}, "
+                                           f"shipped before {done['quantity']}", "wrong_shipment_amount")])
+    return lines
+
+
+REFUND_REQUIRED_FIELDS = ("parentId", "merchantOrderId", "amount", "vatAmount", "basketItems", "description")
+NEW_REFUND_STATUSES = (CREATED, DRAFT)
+
+
+def check_refund_request(payload: Any) -> Mapping[str, Any]:
+    """The refund request's own shape, checked before its order is looked up."""
+    payload = require_object(payload)
+    problems = _missing(payload, REFUND_REQUIRED_FIELDS)
+    if not problems and (not isinstance(payload["basketItems"], list)
+                         or not all(isinstance(i, Mapping) for i in payload["basketItems"])):
+        problems.append(field_problem("basketItems", "basketItems must be a non-empty list of objects"))
+    if problems:
+        raise validation_error(problems)
+    return payload
+
+
+def check_shipment_request(payload: Any) -> Mapping[str, Any]:
+    payload = require_object(payload)
+    problems = _missing(payload, ("orderId", "basketItems"))
+    if problems:
+        raise validation_error(problems)
+    return payload
+
+
+def counted_refunds(refunds: list[Any]) -> list[Any]:
+    """Refunds that move money: drafts do not (they wait for a correction order, §3.9)."""
+    return [r for r in refunds if r.state in (CREATED, COMPLETED)]
+
+
+def check_refund(record: Any, payload: Mapping[str, Any], refunds: list[Any]) -> None:
+    """Refund rules: only for a paid order, lines of the order, and per line and in total no more
+    than what was paid minus what was refunded (error code ``wrong_refund_amount``, 422 — the
+    docs name no code for this; it is the sandbox's own)."""
+    if not allowed(ORDER_MACHINE, record, "refund"):
+        raise wrong_order_status("refund", record.state)
+    status = payload.get("status", CREATED)
+    if status not in NEW_REFUND_STATUSES:
+        raise validation_error([field_problem("status", "status must be 'created' or 'draft'")])
+    try:
+        validate_basket(payload["amount"], payload["vatAmount"], payload["basketItems"], round_policy(record.data))
+    except BasketError as error:
+        raise api_error(422, error.code, error.message, error.fields) from None
+    ordered = _ordered_by_sku(record.data)
+    problems = [field_problem(f"basketItems[{i}].sku", "not a line of this order")
+                for i, item in enumerate(payload["basketItems"]) if str(item.get("sku")) not in ordered]
+    if problems:
+        raise validation_error(problems)
+    used = _used_by_sku([r.data["basketItems"] for r in counted_refunds(refunds)])
+    for sku, wanted in _used_by_sku([payload["basketItems"]]).items():
+        done = used.get(sku, _zero())
+        for key, label in (("quantity", "quantity"), ("amount", "amount"), ("vat", "VAT")):
+            if done[key] + wanted[key] > ordered[sku][key]:
+                left = ordered[sku][key] - done[key]
+                raise api_error(422, "wrong_refund_amount",
+                                f"refund of {sku!r} exceeds what is left to refund ({label} left: {left})",
+                                [field_problem("basketItems", f"{sku}: {label} left {left}", "wrong_refund_amount")])
+    paid = money(record.data["amount"])
+    refunded = sum((money(r.data["amount"]) for r in counted_refunds(refunds)), Decimal(0))
+    if money(payload["amount"]) > paid - refunded:
+        raise api_error(422, "wrong_refund_amount",
+                        f"refund {payload['amount']} exceeds paid minus refunded ({paid - refunded})",
+                        [field_problem("amount", f"at most {paid - refunded}", "wrong_refund_amount")])
+
+
+def refundable_items(record: Any, refunds: list[Any]) -> list[dict[str, Any]]:
+    """Lines still refundable, per ``sku``: the remaining quantity and money, with the remaining
+    money also as ``availableAmount``/``availableVatAmount`` (MCP shape, §3.6)."""
+    if record.state != COMPLETED:
+        return []
+    ordered = _ordered_by_sku(record.data)
+    used = _used_by_sku([r.data["basketItems"] for r in counted_refunds(refunds)])
+    items = []
+    for sku, line in ordered.items():
+        done = used.get(sku, _zero())
+        amount_left = line["amount"] - done["amount"]
+        if amount_left <= 0:
+            continue
+        item = dict(line["line"])
+        item.update(quantity=line["quantity"] - done["quantity"], totalAmount=amount_left,
+                    totalVatAmount=line["vat"] - done["vat"], availableAmount=amount_left,
+                    availableVatAmount=line["vat"] - done["vat"])
+        items.append(item)
+    return items

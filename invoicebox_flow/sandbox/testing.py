@@ -1,0 +1,110 @@
+"""Test helpers for code that receives InvoiceBox notifications.
+
+:class:`NotificationReceiver` is a tiny shop endpoint on loopback: it records the exact bytes
+and headers of every POST it gets and answers from a script (by default
+``{"status": "success"}``), so a test can check signatures, retries and duplicates without
+writing a web app::
+
+    with NotificationReceiver() as shop, Sandbox(notification_url=shop.url) as ib:
+        shop.answer_with(out_of_service(), out_of_service())  # then success
+        ...
+        ib.wait_idle()
+        assert len(shop.received) == 3
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from .runtime import QuietRequestHandler
+
+SUCCESS = (200, '{"status":"success"}')
+
+
+def error_answer(code: str | None, status: int = 200) -> tuple[int, str]:
+    """The shop's error answer (§8.3); ``code=None`` leaves the code out."""
+    body: dict[str, Any] = {"status": "error"}
+    if code is not None:
+        body["code"] = code
+    return status, json.dumps(body)
+
+
+def out_of_service() -> tuple[int, str]:
+    return error_answer("out_of_service")
+
+
+@attrs.frozen
+class Received:
+    body: bytes
+    headers: dict[str, str]
+    path: str
+    at: float
+
+    @property
+    def signature(self) -> str | None:
+        return {k.lower(): v for k, v in self.headers.items()}.get("x-signature")
+
+    def json(self) -> Any:
+        from ..jsonutil import loads
+
+        return loads(self.body)
+
+
+class NotificationReceiver:
+    """A loopback HTTP endpoint recording every request; answers in the scripted order."""
+
+    def __init__(self, answers: Iterable[tuple[int, str]] = (), default: tuple[int, str] = SUCCESS) -> None:
+        self.received: list[Received] = []
+        self._answers = list(answers)
+        self._default = default
+        self._cond = threading.Condition()
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=QuietRequestHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/invoicebox/notification"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def answer_with(self, *answers: tuple[int, str], default: tuple[int, str] | None = None) -> None:
+        """Answer the next requests with ``answers`` (``(status, body)``), then with ``default``."""
+        with self._cond:
+            self._answers = list(answers)
+            if default is not None:
+                self._default = default
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Block until at least ``count`` requests arrived; raises ``TimeoutError`` otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"got {len(self.received)} of {count} notifications")
+                self._cond.wait(remaining)
+            return list(self.received)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> NotificationReceiver:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @Request.application
+    def _app(self, request: Request) -> Response:
+        with self._cond:
+            self.received.append(Received(request.get_data(), dict(request.headers), request.path, time.time()))
+            status, body = self._answers.pop(0) if self._answers else self._default
+            self._cond.notify_all()
+        return Response(body, status=status, mimetype="application/json")
