@@ -240,7 +240,6 @@ def merged_update(record: Any, changes: Any, *, merchant_id: str, now: datetime)
 # --- payer, receipts and documents ----------------------------------------------------------------
 
 PAYER_FIELDS = ("name", "email", "phone", "vatNumber", "taxRegistrationReasonCode")
-LEGAL_ONLY_PAYER_FIELDS = ("vatNumber", "taxRegistrationReasonCode")
 # FFD tag 1212 values that are goods (товар): goods, excise goods, marked goods (§5.2).
 GOODS_TYPE_CODES = frozenset({1, 2, 30, 31, 32, 33})
 
