@@ -559,6 +559,9 @@ class InvoiceboxClient:
             message = error_body.message or response.reason or "error"
             code = error_body.code or None
             fields = [_field_dict(f) for f in (error_body.fields or [])]
+        elif "html" in response.headers.get("Content-Type", "").lower():
+            # An HTML page (a proxy, a maintenance page): its markup is no message.
+            message = f"{response.reason or 'error'} (an HTML page, not the API's JSON)"
         else:
             text = response.text.strip() if response.content else ""
             message = " ".join(text.split())[:_MAX_ERROR_TEXT] or response.reason or "error"
