@@ -5,7 +5,7 @@ What must hold whatever the interleaving:
 * of two processes compare-and-setting the same order from the same version, exactly one wins;
 * no update is lost: every win is one version bump and one journal row;
 * two workers never hold the same outbox item at once;
-* the schema can be created by two processes starting together;
+* the schema can be created by several processes starting together;
 * a SQLite database locked for too long surfaces as a retryable ``StoreBusyError``, never as a
   raw "database is locked".
 
@@ -16,6 +16,7 @@ they run on a SQLite file, and on PostgreSQL when ``INVOICEBOX_FLOW_TEST_PG_URL`
 from __future__ import annotations
 
 import multiprocessing
+from multiprocessing.synchronize import Barrier as ProcessBarrier
 import random
 import sqlite3
 import threading
@@ -46,6 +47,9 @@ def _child(queue: Any, index: int, target: Callable[..., Any], args: tuple) -> N
         queue.put((index, True, target(*args)))
     except BaseException:  # report everything, including what a test did not expect
         queue.put((index, False, traceback.format_exc()))
+        for arg in args:  # release the others at once instead of after the barrier's timeout
+            if isinstance(arg, ProcessBarrier):
+                arg.abort()
 
 
 def run_processes(target: Callable[..., Any], args_per_process: list[tuple]) -> list[Any]:
@@ -266,21 +270,27 @@ def test_threads_sharing_one_store_compare_and_set_without_losing_updates(db_url
 # --- schema creation -----------------------------------------------------------------------
 
 
-def _open_schema(url: str, barrier: Any) -> int:
-    store = Store(url)
-    barrier.wait(BARRIER_TIMEOUT)
-    version = store.schema_version()
-    store.dispose()
-    return version
+def _open_schemas(urls: list[str], barrier: Any) -> list[int]:
+    versions = []
+    for url in urls:
+        store = Store(url)
+        barrier.wait(BARRIER_TIMEOUT)  # all processes open the same fresh database together
+        versions.append(store.schema_version())
+        store.dispose()
+    return versions
 
 
-def test_two_processes_creating_the_schema_at_once_both_succeed(db_url):
-    barrier = SPAWN.Barrier(2)
-    assert run_processes(_open_schema, [(db_url, barrier), (db_url, barrier)]) == [1, 1]
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(1,)]
-    engine.dispose()
+def test_processes_creating_the_schema_at_once_all_succeed(db_url, tmp_path):
+    # Several fresh SQLite files make the race likely; a PostgreSQL schema is one race.
+    urls = [db_url] if db_url.startswith("postgresql") else [sqlite_url(tmp_path, f"fresh-{i}.db") for i in range(10)]
+    processes = 3
+    barrier = SPAWN.Barrier(processes)
+    assert run_processes(_open_schemas, [(urls, barrier)] * processes) == [[1] * len(urls)] * processes
+    for url in urls:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(1,)]
+        engine.dispose()
 
 
 # --- a locked SQLite database --------------------------------------------------------------

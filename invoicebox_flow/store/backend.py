@@ -18,7 +18,9 @@ the guarantees the store promises there.
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -71,7 +73,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor, busy_timeout)
         finally:
             cursor.close()
 
@@ -80,6 +82,23 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch the file to WAL (a persistent setting), retrying while another connection holds
+    the lock: unlike other statements, the journal-mode change does not wait on the busy
+    timeout, so processes opening a new database together would otherwise fail at once."""
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_locked_message(str(error)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def process_lock(url: URL) -> AbstractContextManager[Any]:
@@ -109,7 +128,11 @@ def translate_busy(busy_timeout: float) -> Iterator[None]:
 def _is_busy(error: sa_exc.DBAPIError) -> bool:
     if getattr(error.orig, "sqlstate", None) in _PG_RETRYABLE:
         return True
-    text = str(error.orig).lower()
+    return _is_locked_message(str(error.orig))
+
+
+def _is_locked_message(text: str) -> bool:
+    text = text.lower()
     return "database is locked" in text or "database table is locked" in text or "database is busy" in text
 
 
