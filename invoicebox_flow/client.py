@@ -127,7 +127,7 @@ class _Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # a secret must not travel by pickle either
+    def __reduce__(self):  # a secret must not end up in a pickle (a file, a queue, a cache)
         raise TypeError("the API token cannot be pickled")
 
 
@@ -323,7 +323,7 @@ class InvoiceboxClient:
     ) -> Page[Order]:
         """``GET /filter/api/order/order`` with filters, sorting and paging (see :func:`build_query`)."""
         envelope, request_id = self._read(_ORDER_FILTER, build_query(filters, order_by, page, page_size))
-        self._data(envelope, "GET", _ORDER_FILTER)
+        self._list(envelope, "GET", _ORDER_FILTER)
         return _with_request_id(Page.from_json(envelope, Order), request_id)
 
     def find_order_by_merchant_order_id(self, merchant_order_id: str) -> Order | None:
@@ -586,24 +586,18 @@ class InvoiceboxClient:
         token = self._token.reveal()
         return text.replace(token, "***") if token else text
 
-    @staticmethod
-    def _data(envelope: Any, method: str, tail_or_path: str) -> Any:
+    def _data(self, envelope: Any, method: str, tail: str) -> Any:
+        """``data`` of a success envelope, or a typed error when the answer has none."""
         if not isinstance(envelope, dict) or "data" not in envelope:
-            raise ApiError(
-                "the answer has no 'data' envelope",
-                status=200,
-                code="invalid_response",
-                method=method,
-                path=tail_or_path,
-            )
+            raise ApiError("the answer has no 'data' envelope", status=200, code="invalid_response",
+                           method=method, path=self._path(tail))
         return envelope["data"]
 
     def _list(self, envelope: Any, method: str, tail: str) -> list[Any]:
-        data = self._data(envelope, method, self._path(tail))
+        data = self._data(envelope, method, tail)
         if not isinstance(data, list):
-            raise ApiError(
-                "expected a list in 'data'", status=200, code="invalid_response", method=method, path=self._path(tail)
-            )
+            raise ApiError("expected a list in 'data'", status=200, code="invalid_response",
+                           method=method, path=self._path(tail))
         return data
 
 
