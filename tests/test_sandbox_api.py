@@ -612,3 +612,17 @@ def test_repr_shows_no_secrets():
         assert "tok-secret-123" not in text and "key-secret-456" not in text
         assert ib.url in repr(ib)
 
+
+
+def test_unit_refunds_may_each_round_their_vat(ib, api):
+    line = {"sku": "CUP", "name": "Чашка", "measure": "шт.", "measureCode": "796", "quantity": 3,
+            "amount": D("100.00"), "amountWoVat": D("83.33"), "totalAmount": D("300.00"),
+            "totalVatAmount": D("50.00"), "vatCode": "RUS_VAT20", "type": "commodity", "paymentType": "full_prepayment"}
+    order = api.paid(amount=D("300.00"), vatAmount=D("50.00"), basketItems=[line])
+    unit = dict(line, quantity=1, totalAmount=D("100.00"), totalVatAmount=D("16.67"))
+    for number in range(3):
+        refund = refund_payload(order, amount=D("100.00"), vatAmount=D("16.67"), basketItems=[unit])
+        assert api.call("POST", REFUND, refund).status_code == 200, number
+    fourth = api.call("POST", REFUND, refund_payload(order, amount=D("100.00"), vatAmount=D("16.67"), basketItems=[unit]))
+    assert error_of(fourth)["code"] == "wrong_refund_amount"
+    assert body(api.call("GET", f"{ORDERS}/{order['id']}/refund-basket-item"))["data"] == []

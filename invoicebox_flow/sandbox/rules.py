@@ -435,7 +435,9 @@ def check_refund(record: Any, payload: Mapping[str, Any], refunds: list[Any]) ->
     used = _used_by_sku([r.data["basketItems"] for r in counted_refunds(refunds)])
     for sku, wanted in _used_by_sku([payload["basketItems"]]).items():
         done = used.get(sku, _zero())
-        for key, label in (("quantity", "quantity"), ("amount", "amount"), ("vat", "VAT")):
+        # Quantity and money are limited; VAT is not summed against the line's VAT because each
+        # refund line rounds its own VAT to kopecks (3 × 16.67 > 50.00 for a 3 × 100.00 line).
+        for key, label in (("quantity", "quantity"), ("amount", "amount")):
             if done[key] + wanted[key] > ordered[sku][key]:
                 left = ordered[sku][key] - done[key]
                 raise api_error(422, "wrong_refund_amount",
@@ -463,8 +465,8 @@ def refundable_items(record: Any, refunds: list[Any]) -> list[dict[str, Any]]:
         if amount_left <= 0:
             continue
         item = dict(line["line"])
-        item.update(quantity=line["quantity"] - done["quantity"], totalAmount=amount_left,
-                    totalVatAmount=line["vat"] - done["vat"], availableAmount=amount_left,
-                    availableVatAmount=line["vat"] - done["vat"])
+        vat_left = max(line["vat"] - done["vat"], Decimal("0.00"))
+        item.update(quantity=max(line["quantity"] - done["quantity"], Decimal(0)), totalAmount=amount_left,
+                    totalVatAmount=vat_left, availableAmount=amount_left, availableVatAmount=vat_left)
         items.append(item)
     return items
