@@ -362,6 +362,12 @@ def shop_refunded_everything(world: World):
     world.sandbox.wait_idle()
 
 
+@given(step_text('Магазин вернул {quantity:d} шт. "{sku:Q}"'))
+def shop_refunded_part(world: World, quantity: int, sku: str):
+    assert world.flow.refund(world.order_id(), {sku: quantity}).state is State.PARTIALLY_REFUNDED
+    world.sandbox.wait_idle()
+
+
 @given("Магазин перенаправил покупателя на платёжную страницу")
 def shop_redirected(world: World):
     world.payment_urls[world.order_id()] = world.flow.redirect_buyer(world.order_id())
@@ -698,10 +704,11 @@ def forged_notification(world: World, how: str):
     post_notification(world, body, signature)
 
 
-@when(step_text('на адрес уведомлений магазина приходит подписанное уведомление об оплате заказа на сумму "{amount:Q}"'))
-def notification_with_amount(world: World, amount: str):
+@when(step_text('на адрес уведомлений магазина приходит подписанное уведомление об оплате заказа, '
+                 'где {field} = "{value:Q}"'))
+def notification_with_field(world: World, field: str, value: str):
     world.before = world.snapshot()
-    body = paid_order_body(world, amount=Decimal(amount))
+    body = paid_order_body(world, **{field: Decimal(value) if field == "amount" else value})
     post_notification(world, body, sign(body, world.sandbox.notification_key))
 
 
@@ -825,6 +832,20 @@ def shop_tries_to_ship_foreign_line(world: World, sku: str):
     foreign = next(ln for ln in goods_lines() if ln.sku == sku)
     world.attempt(lambda: world.flow.ship(world.order_id(), [foreign]))
     world.sandbox.wait_idle()
+
+
+@then(step_text('в ИнвойсБокс отгружено {quantity:d} шт. "{sku:Q}" и ничего больше'))
+def shipped_only(world: World, quantity: int, sku: str):
+    world.sandbox.wait_idle()
+    [shipment] = world.sandbox.shipments(world.invoicebox_id())
+    assert {i["sku"]: Decimal(i["quantity"]) for i in shipment["basketItems"]} == {sku: quantity}
+
+
+@then(step_text('чек "{title:Q}" выдан на {amount}'))
+def receipt_amount(world: World, title: str, amount: str):
+    world.sandbox.wait_idle()
+    [receipt] = [r for r in world.sandbox.receipts(world.invoicebox_id()) if r["type"] == RECEIPT_TYPES[title]]
+    assert Decimal(receipt["amount"]) == money(amount)
 
 
 @then(step_text("в ИнвойсБокс нет {what} по заказу"))
