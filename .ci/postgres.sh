@@ -14,6 +14,7 @@
 # when initdb is missing and we are root, the Debian "postgresql" package is installed.
 # Everything but the URL goes to stderr.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"   # runuser, useradd
 
 ROOT="${INVOICEBOX_FLOW_PG_ROOT:-/tmp}"
 CURRENT="$ROOT/invoicebox-flow-pg.current"
