@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 import requests
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -206,7 +207,7 @@ class _ShopServer:
 
 def step_line(seq: Sequence, step: Step) -> str:
     """``[private-payment  8/10] ИнвойсБокс → Онлайн касса: Чек "предоплата 100%"``."""
-    return f"[{seq.name:<16} {step.number:>2}/{len(seq.steps)}] {step.sender} → {step.receiver}: {step.text}"
+    return f"[{seq.name:<15} {step.number:>2}/{len(seq.steps)}] {step.sender} → {step.receiver}: {step.text}"
 
 
 class _Progress:
@@ -331,7 +332,7 @@ def _sequence_checks(trace: Trace, orders: list[DemoOrder]) -> list[_Check]:
     return checks
 
 
-def _canceled_checks(trace: Trace, order: DemoOrder, view: OrderView, remote: Mapping[str, Any]) -> list[_Check]:
+def _canceled_checks(trace: Trace, order: DemoOrder, remote: Mapping[str, Any]) -> list[_Check]:
     """Canceled before payment: the payment sequence stopped after the payment link (step 3)."""
     seq = next(s for s in sequences_of(order.variant) if s.phase is Phase.PAYMENT)
     steps = [m.step for m in trace.messages(order_ref=order.order_id)]
@@ -407,13 +408,21 @@ def _store(db_url: str) -> Iterator[Store]:
     try:
         store = Store(db_url)
         store.counts()  # creates the tables, or fails now rather than half-way through the demo
-    except SQLAlchemyError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValidationError(f"cannot open the store {db_url!r}: {reason}", code="store") from None
+    except (SQLAlchemyError, ImportError) as exc:  # ImportError: the URL's database driver is not installed
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValidationError(f"cannot open the store {_masked(db_url)}: {reason}", code="store") from None
     try:
         yield store
     finally:
         store.dispose()
+
+
+def _masked(db_url: str) -> str:
+    """The URL for messages, its password hidden."""
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "(an unreadable URL)"
 
 
 def run_demo(db_url: str = DEFAULT_DB, trace_dir: Path = Path("demo-diagrams"), echo: Echo = print) -> bool:
@@ -428,6 +437,7 @@ def run_demo(db_url: str = DEFAULT_DB, trace_dir: Path = Path("demo-diagrams"), 
     trace_dir = Path(trace_dir)
     with ExitStack() as stack:
         store = stack.enter_context(_store(db_url))
+        trace_dir.mkdir(parents=True, exist_ok=True)  # an unusable folder fails now, not after the run
         sandbox = stack.enter_context(Sandbox(notification_retry_delays=DEMO_RETRY_DELAYS))
         shop = _ShopServer()
         stack.callback(shop.close)
@@ -457,7 +467,7 @@ def run_demo(db_url: str = DEFAULT_DB, trace_dir: Path = Path("demo-diagrams"), 
             outcomes.append(outcome)
             checks += outcome.checks()
             if order.canceled:
-                checks += _canceled_checks(trace, order, outcome.view, remote)
+                checks += _canceled_checks(trace, order, remote)
 
     echo("")
     for row in _summary_table(outcomes):
