@@ -4,6 +4,7 @@ What must hold whatever the interleaving:
 
 * of two processes compare-and-setting the same order from the same version, exactly one wins;
 * no update is lost: every win is one version bump and one journal row;
+* a notification delivered to several workers at once is applied once;
 * two workers never hold the same outbox item at once;
 * the schema can be created by several processes starting together;
 * a SQLite database locked for too long surfaces as a retryable ``StoreBusyError``, never as a
@@ -29,7 +30,7 @@ import sqlalchemy as sa
 from db_fixtures import add, db_url, sqlite_url, step  # noqa: F401 (fixture)
 
 from invoicebox_flow.errors import ConcurrentUpdateError, FlowError
-from invoicebox_flow.store import Store, StoreBusyError
+from invoicebox_flow.store import DuplicateNotificationError, Store, StoreBusyError
 
 SPAWN = multiprocessing.get_context("spawn")
 # Guards against a hung child, not speed limits: generous on purpose.
@@ -264,6 +265,43 @@ def test_threads_sharing_one_store_compare_and_set_without_losing_updates(db_url
     order = store.get("o-0")
     assert order.version - 1 == order.data["counter"] == sum(wins.values())
     assert len(store.journal("o-0")) == 1 + sum(wins.values())
+    store.dispose()
+
+
+def test_a_notification_delivered_to_several_threads_at_once_is_applied_once(db_url):
+    store = Store(db_url)
+    orders = [add(store, n) for n in range(5)]
+    workers = 4
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def deliver(order_id: str, barrier: threading.Barrier) -> None:
+        record = store.get(order_id)
+        barrier.wait(BARRIER_TIMEOUT)
+        try:
+            store.update(order_id, record.version, state="paid", data=record.data, notification_key=f"{order_id}:completed",
+                         journal=step(order_id, record.state, "paid", trigger="payment_notified",
+                                      actor="invoicebox-notification"))
+            outcomes.append("applied")
+        except DuplicateNotificationError:
+            outcomes.append("duplicate")
+        except ConcurrentUpdateError:
+            outcomes.append("conflict")
+        except BaseException as error:
+            errors.append(error)
+
+    for order in orders:
+        barrier = threading.Barrier(workers)
+        threads = [threading.Thread(target=deliver, args=(order.id, barrier)) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(RESULT_TIMEOUT)
+        assert store.is_notification_processed(f"{order.id}:completed")
+        assert [e.trigger for e in store.journal(order.id)] == ["place", "payment_notified"]
+        assert store.get(order.id).version == 2
+    assert not errors
+    assert Counter(outcomes)["applied"] == len(orders)  # once per order, the others refused
     store.dispose()
 
 
