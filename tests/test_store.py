@@ -426,6 +426,19 @@ def test_intents_can_be_queued_already_claimed_by_the_caller(store):
     assert store.claim_outbox("w2") == []
 
 
+def test_claim_can_be_limited_to_one_order_and_can_ignore_retry_times(store):
+    add(store, 1, outbox=1)
+    add(store, 2, outbox=1)
+    [item] = store.claim_outbox("w1", order_id="o-2", now=at(0))
+    assert item.order_id == "o-2"
+    store.release_outbox(item.id, worker="w1", error="HTTP 503", retry_at=at(60))
+
+    assert store.claim_outbox("w1", order_id="o-2", now=at(1)) == []  # not due yet
+    [now_please] = store.claim_outbox("w1", order_id="o-2", now=at(1), due_only=False)  # "retry now"
+    assert (now_please.id, now_please.attempts) == (item.id, 2)
+    assert [i.order_id for i in store.claim_outbox("w2", now=at(1))] == ["o-1"]
+
+
 def test_claim_arguments_are_checked(store):
     with pytest.raises(ValueError):
         store.claim_outbox("")

@@ -331,13 +331,21 @@ class Store:
     # --- outbox --------------------------------------------------------------------------
 
     def claim_outbox(
-        self, worker: str, *, limit: int = 10, lease_seconds: float = 30.0, now: dt.datetime | None = None
+        self,
+        worker: str,
+        *,
+        limit: int = 10,
+        lease_seconds: float = 30.0,
+        now: dt.datetime | None = None,
+        order_id: str | None = None,
+        due_only: bool = True,
     ) -> list[OutboxItem]:
         """Claim up to ``limit`` items for ``worker``, oldest first, for ``lease_seconds``.
 
-        Claimable: pending items whose ``available_at`` has come, and claimed items whose
-        lease has run out (their worker died). Each claim adds one to ``attempts``. While a
-        lease holds, no other worker gets the item: PostgreSQL skips rows another claimer has
+        Claimable: pending items whose ``available_at`` has come (any pending item when
+        ``due_only`` is false: "retry now"), and claimed items whose lease has run out (their
+        worker died); only the items of ``order_id`` when given. Each claim adds one to
+        ``attempts``. While a lease holds, no other worker gets the item: PostgreSQL skips rows another claimer has
         locked (``FOR UPDATE SKIP LOCKED``); SQLite runs claimers one at a time (``BEGIN
         IMMEDIATE``).
         """
@@ -346,10 +354,13 @@ class Store:
         if limit < 1 or lease_seconds <= 0:
             raise ValueError("limit must be ≥ 1 and lease_seconds > 0")
         now = utcnow() if now is None else as_utc(now)
+        pending = outbox_table.c.status == PENDING
         claimable = or_(
-            and_(outbox_table.c.status == PENDING, outbox_table.c.available_at <= now),
+            and_(pending, outbox_table.c.available_at <= now) if due_only else pending,
             and_(outbox_table.c.status == CLAIMED, outbox_table.c.claimed_until <= now),
         )
+        if order_id is not None:
+            claimable = and_(claimable, outbox_table.c.order_id == order_id)
         order = (outbox_table.c.available_at, outbox_table.c.id)
         query = select(outbox_table.c.id).where(claimable).order_by(*order).limit(limit)
         if self._is_postgres:
