@@ -279,6 +279,7 @@ class OrderFlow:
     can_fulfil: Callable[[OrderView], bool] | None = None
     actor: str = "shop"
     retry_cap_seconds: float = 300.0
+    conflict_retries: int = 3
     worker_id: str = attrs.field(factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     lease_seconds: float = 60.0
 
@@ -371,14 +372,21 @@ class OrderFlow:
         return record.data["paymentUrl"]
 
     def buyer_returned(self, order_id: str, *, success: bool = True) -> OrderView:
-        """The buyer came back from the payment page (successUrl, or failUrl when ``success`` is false)."""
+        """The buyer came back from the payment page (successUrl, or failUrl when ``success`` is false).
+
+        The payment notification races the buyer's return; whichever comes second adapts: a
+        buyer coming back to a paid order changes nothing.
+        """
         trigger = "buyer_returned" if success else "decline_payment"
-        record = self.store.get(order_id)
-        if success and record.state not in (State.PAYMENT_LINK_ISSUED.value, State.BUYER_REDIRECTED.value):
-            # the notification may have come first; coming back later changes nothing then
-            if record.state in {s.value for s in (State.PAID, State.SHIPPING_UNAVAILABLE)}:
+        for _ in range(self.conflict_retries):
+            record = self.store.get(order_id)
+            if record.state in _PAID_STATES:
                 return OrderView.of(record)
-        return OrderView.of(self._fire(order_id, trigger, actor="buyer"))
+            try:
+                return OrderView.of(self._fire(order_id, trigger, actor="buyer", record=record))
+            except ConcurrentUpdateError:
+                continue  # the notification won the race: decide again on fresh data
+        raise ConcurrentUpdateError(order_id, record.version)
 
     def update(self, order_id: str, **changes: Any) -> OrderView:
         """Update an unpaid order at InvoiceBox (``description``, ``expires_at``, ``items`` …)."""
@@ -522,9 +530,7 @@ class OrderFlow:
         if record is None and notification.merchant_order_id:
             record = self.store.find(merchant_order_id=notification.merchant_order_id)
             if record is not None and record.invoicebox_id and record.invoicebox_id != notification.id:
-                paid_states = {State.PAID.value, State.SHIPPED.value, State.SHIPMENT_REQUESTED.value,
-                               State.REFUND_REQUESTED.value, State.PARTIALLY_REFUNDED.value, State.REFUNDED.value}
-                if record.state in paid_states:
+                if record.state in _PAID_STATES:
                     return "error", "order_already_paid"
                 return "error", "order_not_found"
         if record is None:
@@ -575,13 +581,15 @@ class OrderFlow:
 
     # ---- outbox: the calls to InvoiceBox ----------------------------------------------------
 
-    def resume(self, order_id: str | None = None, *, limit: int = 50, report_claimed: bool = False) -> list:
+    def resume(self, order_id: str | None = None, *, limit: int = 50, due_now: bool = False,
+               report_claimed: bool = False) -> list:
         """Perform (or reconcile) InvoiceBox calls that are due: recorded with ``defer=True``,
-        left by a crash (expired lease), or whose outcome was unknown. Returns the updated
-        orders (or, with ``report_claimed``, one entry per claimed item, failed ones as None)."""
+        left by a crash (expired lease), or whose outcome was unknown and whose retry time has
+        come (``due_now=True``: retry now, without waiting). Returns the updated orders (with
+        ``report_claimed``, one entry per claimed item, None for an item that failed again)."""
         results: list = []
         for item in self.store.claim_outbox(self.worker_id, limit=limit, lease_seconds=self.lease_seconds,
-                                            order_id=order_id):
+                                            order_id=order_id, due_only=not due_now):
             # one failing item must not stop the others; its failure is journaled and it stays pending
             try:
                 results.append(self._run_claimed(item))
@@ -789,6 +797,9 @@ class OrderFlow:
         return out
 
 
+_PAID_STATES = frozenset(s.value for s in (State.PAID, State.SHIPPING_UNAVAILABLE, State.SHIPMENT_REQUESTED,
+                                            State.SHIPPED, State.REFUND_REQUESTED, State.PARTIALLY_REFUNDED,
+                                            State.REFUNDED))
 _TRIGGER_OF = {"create_order": "request_invoice", "create_shipment": "request_shipment", "create_refund": "request_refund"}
 
 
