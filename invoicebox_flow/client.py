@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
@@ -65,7 +65,7 @@ from .models import (
 from .ratelimit import RateLimiter
 from .retry import ReadRetryPolicy, parse_retry_after
 
-__all__ = ["DEFAULT_BASE_URL", "InvoiceboxClient"]
+__all__ = ["DEFAULT_BASE_URL", "InvoiceboxClient", "ResultList", "build_query", "default_user_agent"]
 
 logger = logging.getLogger("invoicebox_flow.client")
 
@@ -216,6 +216,14 @@ def _with_request_id(obj: T, request_id: str | None) -> T:
     except (AttributeError, attrs.exceptions.FrozenInstanceError):
         obj = attrs.evolve(obj, request_id=request_id)  # type: ignore[misc]
     return obj
+
+
+class ResultList(list):
+    """A plain list of results that also carries the response's ``X-Request-Id``."""
+
+    def __init__(self, items: Iterable[Any] = (), request_id: str | None = None):
+        super().__init__(items)
+        self.request_id = request_id
 
 
 _DEFAULT_LIMIT = object()  # sentinel: "a fresh RateLimiter(100, 30.0) for this client"
@@ -404,15 +412,18 @@ class InvoiceboxClient:
         ]
         if order_id is not None:  # the filter "may not work" (MCP): check ownership ourselves
             shipments = [s for s in shipments if s.order_id == order_id]
-        return shipments
+        return ResultList(shipments, request_id)
 
     # --- refunds --------------------------------------------------------------------------
 
     def refundable_items(self, order_id: str) -> list[RefundableItem]:
-        """``GET /billing/api/order/order/{id}/refund-basket-item`` — what can still be refunded."""
+        """``GET /billing/api/order/order/{id}/refund-basket-item`` — what can still be refunded.
+
+        Like the other list calls, the result is a :class:`ResultList` with ``request_id``."""
         tail = f"{_ORDER}/{_id_segment(order_id)}/refund-basket-item"
-        envelope, _ = self._read(tail)
-        return [RefundableItem.from_json(item) for item in self._list(envelope, "GET", tail)]
+        envelope, request_id = self._read(tail)
+        items = [RefundableItem.from_json(item) for item in self._list(envelope, "GET", tail)]
+        return ResultList(items, request_id)
 
     def create_refund(self, req: RefundRequest, *, validate: bool = True) -> RefundOrder:
         """Create a refund order (``POST /billing/api/order/refund-order``), also as ``draft``;
@@ -442,7 +453,7 @@ class InvoiceboxClient:
         ]
         if parent_id is not None:
             refunds = [r for r in refunds if r.parent_id == parent_id]
-        return refunds
+        return ResultList(refunds, request_id)
 
     def _find_refund(self, parent_id: str | None, merchant_order_id: str) -> RefundOrder | None:
         refunds = self.list_refunds(parent_id=parent_id, filters={"merchantOrderId": merchant_order_id})

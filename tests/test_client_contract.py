@@ -508,6 +508,7 @@ def test_create_and_list_shipments(ib, client):
     assert shipment.request_id == ib.requests()[-1]["requestId"]
     listed = client.list_shipments(order_id=order.id)
     assert [s.id for s in listed] == [shipment.id]
+    assert listed.request_id == ib.requests()[-1]["requestId"]
     assert ib.requests()[-1]["path"] == "/v3/filter/api/order/shipment"
     assert client.list_shipments(order_id=UNKNOWN_ID) == []
 
@@ -532,6 +533,7 @@ def test_refundable_items_of_a_paid_order(ib, client):
     order = paid_order(client, ib)
     items = client.refundable_items(order.id)
     assert all(isinstance(i, RefundableItem) for i in items)
+    assert items.request_id == ib.requests()[-1]["requestId"]  # the list carries it
     assert {i.sku: i.available_amount for i in items} == {"COURSE-PY-90": Decimal("2400.00"), "BOOK-1": Decimal("371.88")}
     client.create_refund(refund_request(order))
     after = {i.sku: i.available_amount for i in client.refundable_items(order.id)}
@@ -555,6 +557,7 @@ def test_create_and_list_refunds(ib, client):
     assert draft.status == "draft"
     listed = client.list_refunds(parent_id=order.id)
     assert sorted(r.merchant_order_id for r in listed) == ["SHOP-PAID-R1", "SHOP-PAID-R2"]
+    assert listed.request_id == ib.requests()[-1]["requestId"]
     assert ("parentId", order.id) in last_query(ib)
     only = client.list_refunds(filters={"merchantOrderId": "SHOP-PAID-R2"})
     assert [r.id for r in only] == [draft.id]
