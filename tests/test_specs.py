@@ -383,11 +383,6 @@ def shop_cannot_fulfil(world: World):
     world.use_shop(can_fulfil=lambda order: False)
 
 
-@given("магазин повторяет отложенные вызовы без паузы")
-def shop_retries_at_once(world: World):
-    world.use_shop(retry_cap_seconds=0.0)
-
-
 @given("ИнвойсБокс доставит следующее уведомление дважды")
 def next_notification_twice(world: World):
     world.sandbox.inject_notification_fault("duplicate")
@@ -1026,9 +1021,10 @@ def create_requests(world: World, count: int):
     assert len(creates()) == count, creates()
 
 
-@when("магазин выполняет отложенные вызовы")
+@when("магазин выполняет отложенные вызовы заказа, не дожидаясь срока повтора")
 def shop_resumes(world: World):
-    world.flow.resume(world.order_id())
+    [view] = world.flow.resume(world.order_id(), due_now=True)
+    assert view.order_id == world.order_id()
 
 
 @when(step_text("магазин подряд делает {count:d} запросов проверки авторизации"))
