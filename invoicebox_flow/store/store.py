@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Row, make_url
 
@@ -53,6 +53,21 @@ DEFAULT_URL = "sqlite:///invoicebox-flow.db"
 
 # Serialises schema creation between processes on PostgreSQL (an arbitrary constant).
 _SCHEMA_LOCK_KEY = 0x1B0C_F10E
+
+
+# The statements of every transition, built once with bind parameters: building a Core
+# expression per call (``.values(...)`` with literals) costs more than executing it on SQLite.
+_GET_ORDER = select(orders).where(orders.c.id == bindparam("p_id"))
+_INSERT_JOURNAL = insert(journal_table)
+_INSERT_PROCESSED = insert(processed_notifications)
+_CAS_COLUMNS = ("state", "data", "updated_at")
+_CAS_UPDATE = (
+    update(orders)
+    .where(orders.c.id == bindparam("p_id"), orders.c.version == bindparam("p_version"))
+    .values(version=orders.c.version + 1, **{c: bindparam(f"p_{c}") for c in _CAS_COLUMNS})
+    .returning(*orders.c)
+)
+_CAS_UPDATE_WITH_IB_ID = _CAS_UPDATE.values(invoicebox_id=bindparam("p_invoicebox_id"))
 
 
 class Store:
@@ -192,7 +207,7 @@ class Store:
     def get(self, order_id: str) -> OrderRecord:
         """The order with this local id; :class:`OrderNotFoundError` if there is none."""
         with self._read() as conn:
-            row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
+            row = conn.execute(_GET_ORDER, {"p_id": order_id}).first()
         if row is None:
             raise OrderNotFoundError(f"no order {order_id!r} in the store")
         return _order(row)
@@ -255,23 +270,19 @@ class Store:
         if outbox_result is not None and complete_outbox is None:
             raise ValueError("outbox_result needs complete_outbox")
         now = utcnow()
-        values: dict[str, Any] = {"state": state, "data": data, "version": orders.c.version + 1, "updated_at": now}
+        params: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state, "p_data": data,
+                                  "p_updated_at": now}
+        statement = _CAS_UPDATE
         if invoicebox_id is not UNCHANGED:
-            values["invoicebox_id"] = invoicebox_id
+            params["p_invoicebox_id"] = invoicebox_id
+            statement = _CAS_UPDATE_WITH_IB_ID
         try:
             with self._write() as conn:
                 if notification_key is not None:
                     # First, so that a replayed notification is reported as such even when
                     # the order has moved on since (its version is stale too).
-                    conn.execute(
-                        insert(processed_notifications).values(key=notification_key, order_id=order_id, at=now)
-                    )
-                row = conn.execute(
-                    update(orders)
-                    .where(orders.c.id == order_id, orders.c.version == expected_version)
-                    .values(**values)
-                    .returning(*orders.c)
-                ).first()
+                    conn.execute(_INSERT_PROCESSED, {"key": notification_key, "order_id": order_id, "at": now})
+                row = conn.execute(statement, params).first()
                 if row is None:
                     if conn.scalar(select(orders.c.id).where(orders.c.id == order_id)) is None:
                         raise OrderNotFoundError(f"no order {order_id!r} in the store")
@@ -433,17 +444,18 @@ def _check_journal(entry: JournalEntry, order_id: str, state: str) -> None:
 
 def _insert_journal(conn: Connection, entry: JournalEntry) -> None:
     conn.execute(
-        insert(journal_table).values(
-            order_id=entry.order_id,
-            at=entry.at,
-            trigger=entry.trigger,
-            from_state=entry.from_state,
-            to_state=entry.to_state,
-            actor=entry.actor,
-            outcome=entry.outcome,
-            request_id=entry.request_id,
-            detail=entry.detail,
-        )
+        _INSERT_JOURNAL,
+        {
+            "order_id": entry.order_id,
+            "at": entry.at,
+            "trigger": entry.trigger,
+            "from_state": entry.from_state,
+            "to_state": entry.to_state,
+            "actor": entry.actor,
+            "outcome": entry.outcome,
+            "request_id": entry.request_id,
+            "detail": entry.detail,
+        },
     )
 
 
