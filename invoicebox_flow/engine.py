@@ -321,7 +321,8 @@ class OrderFlow:
             description=description,
             basket_items=list(items),
             customer=customer,
-            expiration_date=expires_at or (_now() + self.order_lifetime),
+            # whole seconds: the API's date-times are ATOM (no fractions)
+            expiration_date=expires_at or (_now() + self.order_lifetime).replace(microsecond=0),
             currency_id=currency,
             notification_url=order_fields.pop("notification_url", self.notification_url),
             success_url=order_fields.pop("success_url", self.success_url),
@@ -380,7 +381,7 @@ class OrderFlow:
         trigger = "buyer_returned" if success else "decline_payment"
         for _ in range(self.conflict_retries):
             record = self.store.get(order_id)
-            if record.state in _PAID_STATES:
+            if success and record.state in _PAID_STATES:
                 return OrderView.of(record)
             try:
                 return OrderView.of(self._fire(order_id, trigger, actor="buyer", record=record))
