@@ -172,12 +172,12 @@ class SpecRecord:
     fired: set = _attrs.Factory(set)  # {(Variant, Transition)}
     errors: list[str] = _attrs.Factory(list)  # collection failures: they make the coverage tests fail
     selected: int = 0  # spec scenarios selected to run in this session
-    deselected: int = 0  # spec scenarios collected but deselected (-k, --lf, --deselect …)
+    expected: int = 0  # spec scenarios the feature files define (outline examples counted)
 
     @property
     def complete(self) -> bool:
         """Every spec scenario was selected to run in this session (failing ones fail on their own)."""
-        return self.selected > 0 and self.deselected == 0
+        return self.expected > 0 and self.selected == self.expected
 
     def to_json(self) -> dict:
         index = {v: list(_transitions_for(v)) for v in _Variant}
@@ -188,7 +188,7 @@ class SpecRecord:
             "fired": sorted([v.value, index[v].index(t)] for v, t in self.fired),
             "errors": self.errors,
             "selected": self.selected,
-            "deselected": self.deselected,
+            "expected": self.expected,
         }
 
     @classmethod
@@ -205,7 +205,7 @@ class SpecRecord:
                    scenarios=[ScenarioTrace(s["feature"], s["scenario"], trace_of(s["messages"]))
                               for s in data["scenarios"]],
                    fired={(_Variant(v), index[_Variant(v)][i]) for v, i in data["fired"]},
-                   errors=list(data["errors"]), selected=data["selected"], deselected=data["deselected"])
+                   errors=list(data["errors"]), selected=data["selected"], expected=data["expected"])
 
 
 _SPEC_RECORD = pytest.StashKey[SpecRecord]()
@@ -229,15 +229,25 @@ def _is_spec_item(item) -> bool:
     return item.path.name == SPEC_MODULE
 
 
-def pytest_deselected(items):
-    if items:
-        record = items[0].config.stash[_SPEC_RECORD]
-        record.deselected += sum(1 for item in items if _is_spec_item(item))
+def _defined_scenarios(config) -> int:
+    """How many test items the feature files define: one per scenario, one per outline example."""
+    from pytest_bdd.feature import get_features
+
+    base = _Path(config.getini("bdd_features_base_dir") or "features")
+    base = base if base.is_absolute() else config.rootpath / base
+    if not base.is_dir():
+        return 0
+    count = 0
+    for feature in get_features([str(base)]):
+        for template in feature.scenarios.values():
+            count += sum(len(list(examples.as_contexts())) for examples in template.examples) or 1
+    return count
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Coverage checks last (after every scenario has been recorded); count the scenarios."""
+    """Coverage checks last (after every scenario has been recorded); count the scenarios that
+    will run (after -k, -m, node ids, --lf …) against those the feature files define."""
     config.stash[_SPEC_RECORD].selected = sum(1 for item in items if _is_spec_item(item))
     items.sort(key=lambda item: item.get_closest_marker(SPEC_COVERAGE_MARK) is not None)  # stable
 
@@ -250,7 +260,9 @@ def spec_orders() -> list:
 
 @pytest.fixture(scope="session")
 def spec_record(request) -> SpecRecord:
-    return request.config.stash[_SPEC_RECORD]
+    record = request.config.stash[_SPEC_RECORD]
+    record.expected = _defined_scenarios(request.config)
+    return record
 
 
 def _scenario_folder(root: _Path, feature, scenario) -> _Path:

@@ -46,7 +46,9 @@ def record(spec_record: SpecRecord, request, tmp_path_factory) -> SpecRecord:
         pytest.fail(f"the spec suite did not run (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     ran = SpecRecord.from_json(json.loads(out.read_text(encoding="utf-8")))
     if done.returncode != 0:
-        ran.errors.append(f"spec scenarios failed in the subprocess run:\n{done.stdout[-3000:]}")
+        summary = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        ran.errors.append("spec scenarios failed in the subprocess run:\n"
+                          + "\n".join(summary or [done.stdout[-2000:]]))
     return ran
 
 
