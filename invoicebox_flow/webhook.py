@@ -77,7 +77,8 @@ class NotificationHandler:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             notification = Order.from_json(data)
-        except (ValueError, TypeError, KeyError, InvoiceboxFlowError):
+        except (ValueError, TypeError, KeyError, RecursionError, InvoiceboxFlowError):
+            # signed, but not an order (or nested deeper than any order is)
             return answer("order_not_found", "the body is not an order")
         if notification.merchant_id != self.flow.merchant_id:
             return answer("order_not_found", "another merchant's order")
