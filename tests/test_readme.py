@@ -1,0 +1,133 @@
+"""The README's examples run, in order, against the sandbox over HTTP: they cannot rot."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import FAST_RETRIES, ServedApp
+from invoicebox_flow.diagrams import render_sequence
+from invoicebox_flow.flows import sequence
+from invoicebox_flow.sandbox import Buyer, Sandbox
+from invoicebox_flow.signature import sign
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.M | re.S)
+
+
+def block_starting(fragment: str) -> str:
+    found = [b for b in blocks("python") if fragment in b]
+    assert len(found) == 1, f"one README python block should contain {fragment!r}"
+    return found[0]
+
+
+def test_the_readme_diagram_is_the_generated_one():
+    [diagram] = blocks("mermaid")
+    assert diagram.strip() == render_sequence(sequence("private-payment")).strip()
+
+
+def test_quick_start_holds_exactly_two_commands():
+    text = README.read_text(encoding="utf-8")
+    quick = text[text.index("## Quick start"):]
+    commands = [ln for ln in quick[quick.index("```sh") + 5:quick.index("```", quick.index("```sh") + 5)].splitlines() if ln.strip()]
+    assert len(commands) == 2
+    assert commands[0].endswith("invoicebox-flow demo") and "pytest" in commands[1]
+
+
+@pytest.fixture
+def readme_shop(tmp_path, monkeypatch):
+    """The environment the README's shop example reads, pointing at a sandbox, and a webhook
+    served over HTTP that hands notifications to the ``flow`` the example creates."""
+    namespace: dict = {"__name__": "__main__"}  # Flask(__name__) looks the module up
+
+    def webhook(environ, start_response):
+        from invoicebox_flow import make_wsgi_app
+
+        return make_wsgi_app(namespace["flow"])(environ, start_response)
+
+    served = ServedApp(webhook)
+    with Sandbox(notification_retry_delays=FAST_RETRIES) as ib:
+        monkeypatch.setenv("INVOICEBOX_TOKEN", ib.token)
+        monkeypatch.setenv("INVOICEBOX_BASE_URL", ib.url)
+        monkeypatch.setenv("INVOICEBOX_MERCHANT_ID", ib.merchant_id)
+        monkeypatch.setenv("INVOICEBOX_NOTIFICATION_KEY", ib.notification_key)
+        monkeypatch.setenv("INVOICEBOX_FLOW_DB", f"sqlite:///{tmp_path / 'shop.db'}")
+        monkeypatch.setenv("SHOP_NOTIFICATION_URL", served.url + "/invoicebox/notification")
+        yield ib, namespace
+    served.close()
+
+
+def test_the_shop_example_runs_the_whole_lifecycle(readme_shop, capsys):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    assert namespace["payment_url"] == namespace["order"].payment_url
+    Buyer().pay(namespace["payment_url"])  # what the buyer does between the two blocks
+    ib.wait_idle()
+    assert namespace["flow"].get("A-1001").state.value == "paid"
+    exec(block_starting('flow.ship("A-1001")'), namespace)
+    assert "refund_accepted" in capsys.readouterr().out
+    ib.wait_idle()
+    assert sorted(r["type"] for r in ib.receipts()) == ["full_settlement", "prepayment_full", "refund"]
+
+
+def _deliver(ib: Sandbox, url: str, namespace: dict) -> None:
+    """A real test notification from the sandbox, and a forged one, to the mounted endpoint."""
+    attempt = ib.send_test_notification(url)
+    assert attempt["delivered"], attempt
+    body = b'{"id":"x"}'
+    forged = requests.post(url, data=body, headers={"X-Signature": sign(body, "wrong"),
+                                                    "Content-Type": "application/json"}, timeout=5)
+    assert forged.status_code == 200 and forged.json()["code"] == "signature_error"
+
+
+def test_the_plain_wsgi_recipe(readme_shop):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    exec(block_starting("application = make_wsgi_app"), namespace)
+    served = ServedApp(namespace["application"])
+    try:
+        _deliver(ib, served.url + "/invoicebox/notification", namespace)
+    finally:
+        served.close()
+
+
+def test_the_flask_recipe(readme_shop):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    exec(block_starting("app = Flask(__name__)"), namespace)
+    served = ServedApp(namespace["app"])
+    try:
+        _deliver(ib, served.url + "/invoicebox/notification", namespace)
+    finally:
+        served.close()
+
+
+def test_the_fastapi_recipe(readme_shop):
+    uvicorn = pytest.importorskip("uvicorn")
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    exec(block_starting("api = FastAPI()"), namespace)
+    server = uvicorn.Server(uvicorn.Config(namespace["api"], host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        _deliver(ib, f"http://127.0.0.1:{port}/invoicebox/notification", namespace)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_the_sandbox_example():
+    exec(block_starting("with Sandbox() as ib:"), {})
