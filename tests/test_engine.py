@@ -268,3 +268,16 @@ def test_refused_action_changes_nothing(module_sandbox, store, variant, state, a
     assert store.get("S-1") == before and store.journal("S-1") == journal_before
     assert store.outbox(order_id="S-1") == []
     assert sandbox.requests() == []
+
+
+def test_facts_are_confirmed_against_what_invoicebox_issued(flow, buyer, sandbox):
+    flow.place("FC-1", course_lines(), private_customer(), description="x")
+    pay(flow, buyer, sandbox, "FC-1")
+    flow.ship("FC-1")
+    sandbox.wait_idle()
+    order = flow.confirm_facts("FC-1", sandbox.inspect)
+    issued = {r["id"]: r["type"] for r in sandbox.receipts(order.invoicebox_id)}
+    assert {f.ref: f.type for f in order.facts} == issued
+    assert [f.type for f in order.facts] == ["prepayment_full", "full_settlement"]
+    assert flow.confirm_facts("FC-1", sandbox.inspect) == order  # nothing new: nothing written
+    assert flow.history("FC-1")[-1].trigger == "confirm_facts"

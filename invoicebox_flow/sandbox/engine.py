@@ -204,7 +204,8 @@ class SandboxEngine:
             self._catch_up()
             payload = rules.check_shipment_request(payload)
             record = self._order(payload["orderId"])
-            lines = rules.shipment_lines(record, payload, self.state.shipments_of(record))
+            lines = rules.shipment_lines(record, payload, self.state.shipments_of(record),
+                                         self.state.refunds_of(record))
             fire(ORDER_MACHINE, record, "ship", "shipment")
             shipment_id = self.state.next_shipment_id()
             shipment = {

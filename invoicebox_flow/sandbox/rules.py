@@ -334,10 +334,12 @@ def _zero() -> dict[str, Decimal]:
     return {"quantity": Decimal(0), "amount": Decimal(0), "vat": Decimal(0)}
 
 
-def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]],
+                   refunds: list[Any] = ()) -> list[dict[str, Any]]:
     """The shipped lines, with amounts filled in where the shop left them out; raises unless the
     order is paid, every line is a line of the order and the cumulative shipped quantity and
-    amount stay within what was ordered."""
+    amount stay within what was ordered and not refunded (a refunded line cannot be settled in
+    full any more; the reference is silent here — inferred)."""
     payload = require_object(payload)
     items = payload.get("basketItems")
     if not isinstance(items, list) or not items:
@@ -345,7 +347,8 @@ def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]])
     if not allowed(ORDER_MACHINE, record, "ship"):
         raise wrong_order_status("shipment", record.state)
     ordered = _ordered_by_sku(record.data)
-    used = _used_by_sku([s["basketItems"] for s in previous])
+    used = _used_by_sku([s["basketItems"] for s in previous]
+                        + [r.data["basketItems"] for r in refunds if r.state != DRAFT])
     lines: list[dict[str, Any]] = []
     problems: list[dict[str, str]] = []
     for index, item in enumerate(items):
@@ -379,9 +382,10 @@ def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]])
                 done["amount"] + wanted["amount"] > ordered[sku]["amount"]:
             # Undocumented code (the API reference names none for over-shipment).
             raise api_error(422, "wrong_shipment_amount",
-                            f"shipment of {sku!r} exceeds what was ordered",
+                            f"shipment of {sku!r} exceeds what was ordered and not refunded",
                             [field_problem("basketItems", f"{sku}: ordered {ordered[sku]['quantity']}, "
-                                           f"shipped before {done['quantity']}", "wrong_shipment_amount")])
+                                           f"shipped or refunded before {done['quantity']}",
+                                           "wrong_shipment_amount")])
     return lines
 
 
