@@ -120,7 +120,6 @@ def orders() -> None:
 def orders_list(db: str, state: str | None, limit: int) -> None:
     """One line per order: id, variant, state, amount, refunded."""
     from .engine import OrderView
-    from .store import Store
 
     store = _open_store(db)
     rows = store.list_orders(state=state, limit=limit)

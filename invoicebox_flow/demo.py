@@ -17,7 +17,6 @@ and documents InvoiceBox issued with what the documented steps promise.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections import Counter
@@ -31,18 +30,18 @@ import attrs
 import requests
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import tracing
 from .client import InvoiceboxClient
 from .diagrams import render_sequence
 from .engine import OrderFlow, OrderView
-from .errors import ConcurrentUpdateError, FlowError, InvoiceboxFlowError, TransportError, ValidationError
+from .errors import FlowError, InvoiceboxFlowError, TransportError, ValidationError
 from .flows import SEQUENCES, Effect, Phase, Sequence, State, Variant, sequences_of
 from .flows.steps import Step
 from .models import BasketItem, LegalCustomer, PrivateCustomer
 from .money import basket_line
 from .sandbox import Buyer, Sandbox
+from .serving import LoopbackServer
 from .store import Store
 from .trace import Trace, TracedMessage
 from .webhook import make_wsgi_app
@@ -143,13 +142,6 @@ def _run_id() -> str:
 # --- the shop's web side: notification endpoint and return page ------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on the console: the demo prints what happened itself."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 class _ShopServer:
     """The shop's HTTP endpoints on a free loopback port: InvoiceBox's notifications and the page
     the buyer comes back to from the payment page (it records ``buyer_returned``)."""
@@ -157,10 +149,8 @@ class _ShopServer:
     def __init__(self) -> None:
         self._flow: OrderFlow | None = None
         self._notifications: Any = None
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="invoicebox-flow-demo-shop", daemon=True)
+        self._server = LoopbackServer(self._app, name="invoicebox-flow-demo-shop", start=False)
+        self.url = self._server.url
 
     @property
     def notification_url(self) -> str:
@@ -173,12 +163,10 @@ class _ShopServer:
         """Start answering; the flow needs our URL first, hence the two steps."""
         self._flow = flow
         self._notifications = make_wsgi_app(flow, path=NOTIFICATION_PATH)
-        self._thread.start()
+        self._server.start()
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
     def _app(self, environ: dict, start_response: Callable) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -188,18 +176,13 @@ class _ShopServer:
 
     def _buyer_returned(self, order_id: str, start_response: Callable) -> list[bytes]:
         assert self._flow is not None
-        for _ in range(5):  # the payment notification may be changing the same order right now
-            try:
-                self._flow.buyer_returned(order_id)
-                start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
-                return ["Спасибо за оплату!".encode()]
-            except ConcurrentUpdateError:
-                continue
-            except InvoiceboxFlowError as exc:
-                start_response("409 Conflict", [("Content-Type", "text/plain; charset=utf-8")])
-                return [str(exc).encode()]
-        start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")])
-        return [b"the order is busy"]
+        try:
+            self._flow.buyer_returned(order_id)  # adapts to a notification that came first
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return ["Спасибо за оплату!".encode()]
+        except InvoiceboxFlowError as exc:
+            start_response("409 Conflict", [("Content-Type", "text/plain; charset=utf-8")])
+            return [str(exc).encode()]
 
 
 # --- progress: one line per documented step, as it is observed --------------------------------

@@ -41,7 +41,6 @@ from .errors import (
     IllegalTransitionError,
     InvalidRequestError,
     InvoiceboxFlowError,
-    OrderNotFoundError,
     RefundLimitError,
     ResultUnknownError,
     TransportError,

@@ -4,18 +4,17 @@ notification endpoint is served over HTTP so InvoiceBox's webhook really travels
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from werkzeug.serving import make_server
 
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.money import basket_line
 from invoicebox_flow.models import LegalCustomer, PrivateCustomer
 from invoicebox_flow.sandbox import Buyer, Sandbox
+from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.store import Store
 from invoicebox_flow.webhook import make_wsgi_app
 
@@ -26,20 +25,6 @@ FAST_RETRIES = (0.02, 0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1)
 COMPANY = dict(name="ООО «Вектор»", vat_number="7812345675", tax_registration_reason_code="781201001",
                registration_address="191186, Санкт-Петербург, Невский пр., 1", email="buh@vector.example")
 SOLE_PROPRIETOR = dict(name="ИП Иванов Иван Иванович", vat_number="781234567870", email="ip@ivanov.example")
-
-
-class ServedApp:
-    """A WSGI app on a free loopback port, in a background thread."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Shop:
@@ -69,13 +54,13 @@ def client(sandbox) -> Iterator[InvoiceboxClient]:
         yield c
 
 
-def make_shop(client: InvoiceboxClient, store: Store, sandbox: Sandbox, **flow_kwargs) -> tuple[Shop, ServedApp]:
+def make_shop(client: InvoiceboxClient, store: Store, sandbox: Sandbox, **flow_kwargs) -> tuple[Shop, LoopbackServer]:
     holder: dict = {}
 
     def app(environ, start_response):  # the flow is created after the server has its URL
         return holder["wsgi"](environ, start_response)
 
-    served = ServedApp(app)
+    served = LoopbackServer(app)
     url = served.url + "/invoicebox/notification"
     flow = OrderFlow(client, store, merchant_id=sandbox.merchant_id, notification_key=sandbox.notification_key,
                      notification_url=url, success_url="http://shop.example/ok", fail_url="http://shop.example/fail",

@@ -31,7 +31,6 @@ from invoicebox_flow.flows import (
     lifecycle_machine,
     sequence,
     sequence_machine,
-    sequences_of,
     transitions_for,
 )
 from invoicebox_flow.flows import sequences as definitions

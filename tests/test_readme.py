@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FAST_RETRIES, ServedApp
+from conftest import FAST_RETRIES
+from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import sequence
 from invoicebox_flow.sandbox import Buyer, Sandbox
@@ -53,7 +54,7 @@ def readme_shop(tmp_path, monkeypatch):
 
         return make_wsgi_app(namespace["flow"])(environ, start_response)
 
-    served = ServedApp(webhook)
+    served = LoopbackServer(webhook)
     with Sandbox(notification_retry_delays=FAST_RETRIES) as ib:
         monkeypatch.setenv("INVOICEBOX_TOKEN", ib.token)
         monkeypatch.setenv("INVOICEBOX_BASE_URL", ib.url)
@@ -92,7 +93,7 @@ def test_the_plain_wsgi_recipe(readme_shop):
     ib, namespace = readme_shop
     exec(block_starting("flow = OrderFlow("), namespace)
     exec(block_starting("application = make_wsgi_app"), namespace)
-    served = ServedApp(namespace["application"])
+    served = LoopbackServer(namespace["application"])
     try:
         _deliver(ib, served.url + "/invoicebox/notification", namespace)
     finally:
@@ -103,7 +104,7 @@ def test_the_flask_recipe(readme_shop):
     ib, namespace = readme_shop
     exec(block_starting("flow = OrderFlow("), namespace)
     exec(block_starting("app = Flask(__name__)"), namespace)
-    served = ServedApp(namespace["app"])
+    served = LoopbackServer(namespace["app"])
     try:
         _deliver(ib, served.url + "/invoicebox/notification", namespace)
     finally:

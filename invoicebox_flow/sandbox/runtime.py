@@ -16,27 +16,14 @@ as they would against a sandbox started from the command line.
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
+from ..serving import LoopbackServer
 from .app import create_app
 from .engine import DEFAULT_RETRY_DELAYS, SandboxEngine, SandboxSettings
 from .inspect import SandboxInspector
 from .notifier import RESPONSE_DEADLINE
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """No access log: tests stay readable (and a request line never reaches a log)."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        if type == "error":
-            super().log(type, message, *args)
 
 
 class Sandbox:
@@ -70,8 +57,7 @@ class Sandbox:
         self.host = host
         self.port = port
         self._engine: SandboxEngine | None = None
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self._inspector: SandboxInspector | None = None
         self._url: str | None = None
 
@@ -111,7 +97,7 @@ class Sandbox:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._server is not None and self._server.running
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -119,30 +105,23 @@ class Sandbox:
         if self._server is not None:
             return self
         engine = SandboxEngine(self._settings)
-        server = make_server(self.host, self.port, create_app(engine), threaded=True,
-                             request_handler=QuietRequestHandler)
-        host = self.host if ":" not in self.host else f"[{self.host}]"
-        self._url = f"http://{host}:{server.server_port}"
-        engine.base_url = self._url
+        server = LoopbackServer(create_app(engine), host=self.host, port=self.port, name="invoicebox-sandbox",
+                                start=False)
+        self._url = engine.base_url = server.url
         self._engine, self._server = engine, server
-        # A short poll interval keeps stop() quick; tests start many sandboxes.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"invoicebox-sandbox-{server.server_port}", daemon=True)
-        self._thread.start()
+        server.start()
         self._inspector = SandboxInspector(self._url)
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
-        assert self._engine is not None and self._thread is not None
+        assert self._engine is not None
         self._engine.stop()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()
         if self._inspector is not None:
             self._inspector.close()
-        self._server = self._engine = self._thread = self._inspector = None
+        self._server = self._engine = self._inspector = None
         self._url = None
 
     def __enter__(self) -> Sandbox:

@@ -21,10 +21,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from .runtime import QuietRequestHandler
+from ..serving import LoopbackServer
 
 SUCCESS = (200, '{"status":"success"}')
 
@@ -66,11 +65,8 @@ class NotificationReceiver:
         self._answers = list(answers)
         self._default = default
         self._cond = threading.Condition()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=QuietRequestHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/invoicebox/notification"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(self._app, name="notification-receiver")
+        self.url = f"{self._server.url}/invoicebox/notification"
 
     def answer_with(self, *answers: tuple[int, str], default: tuple[int, str] | None = None) -> None:
         """Answer the next requests with ``answers`` (``(status, body)``), then with ``default``."""
@@ -91,9 +87,7 @@ class NotificationReceiver:
             return list(self.received)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()
 
     def __enter__(self) -> NotificationReceiver:
         return self
