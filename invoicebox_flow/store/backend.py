@@ -67,7 +67,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the "begin" listener below emits BEGIN
+        dbapi_connection.isolation_level = None  # the "begin" listener below decides on BEGIN
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -79,7 +79,11 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+        # Writes take the write lock up front. Reads are single statements, which SQLite runs
+        # in their own implicit transaction: an explicit BEGIN/COMMIT would only add two
+        # round trips to every read.
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -116,6 +116,7 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        """A connection for ONE read statement (on SQLite it runs in its own implicit transaction)."""
         self._ensure_schema()
         with backend.translate_busy(self._busy_timeout), self._transaction_lock:
             with self._engine.connect() as conn, conn.begin():
