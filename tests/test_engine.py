@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import course_lines, goods_lines, legal_customer, private_customer
+from db_fixtures import db_url  # noqa: F401 (fixture: SQLite file or PostgreSQL schema)
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow, OrderView
 from invoicebox_flow.errors import (
@@ -21,7 +22,15 @@ from invoicebox_flow.errors import (
 from invoicebox_flow.flows import State, Variant, lifecycle_machine
 from invoicebox_flow.money import basket_line
 from invoicebox_flow.sandbox import Sandbox
-from invoicebox_flow.store import OrderRecord
+from invoicebox_flow.store import OrderRecord, Store
+
+
+@pytest.fixture
+def store(db_url):
+    """Every engine test runs on SQLite and, when configured, on PostgreSQL."""
+    s = Store(db_url)
+    yield s
+    s.dispose()
 
 
 def pay(flow, buyer, sandbox, order_id: str) -> OrderView:
