@@ -280,7 +280,9 @@ class OrderFlow:
     retry_cap_seconds: float = 300.0
     conflict_retries: int = 3
     worker_id: str = attrs.field(factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
-    lease_seconds: float = 60.0
+    # longer than the client's longest call (timeouts plus lookups): a lease that runs out mid-call
+    # would let a second worker look the object up before the first call has landed
+    lease_seconds: float = 120.0
 
     # ---- reading ----------------------------------------------------------------------------
 
