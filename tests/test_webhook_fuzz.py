@@ -36,7 +36,6 @@ from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.errors import InvoiceboxFlowError
 from invoicebox_flow.flows import State
-from invoicebox_flow.sandbox import TEST_NOTIFICATION_ID
 from invoicebox_flow.signature import SIGNATURE_HEADER, sign
 from invoicebox_flow.store import Store
 from invoicebox_flow.webhook import MAX_BODY_BYTES
@@ -395,6 +394,7 @@ def batches(orders: Orders) -> st.SearchStrategy[list[Case]]:
     return st.lists(hostile_cases(orders), min_size=BATCH, max_size=BATCH)
 
 
+@pytest.mark.slow  # 40 s on 2 idle cores (10,000 bodies)
 def test_ten_thousand_hostile_notifications_change_nothing(fuzz_target):
     shop, orders, db_path, watch = fuzz_target
     flow = shop.flow
