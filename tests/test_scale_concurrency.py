@@ -26,6 +26,7 @@ the SQLite variant fewer orders from 2 processes.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import random
@@ -361,11 +362,17 @@ class Driver:
         return True
 
 
+def quiet_logging() -> None:
+    """Thousands of expected failures log a warning each; a process shows only errors."""
+    logging.basicConfig(level=logging.ERROR, format="%(processName)s %(name)s: %(message)s")
+
+
 def run_process(index: int, settings: Settings, plans: list[OrderPlan], inbox, outbox, stop) -> None:
     """One process: worker and endpoint up, then drive its orders, keep serving until told."""
     from invoicebox_flow.sandbox import SandboxInspector
     from invoicebox_flow.store import Store
 
+    quiet_logging()
     store = Store(settings.db_url)
     worker = WorkerThread(build_flow(settings, store, f"worker{index}-{os.getpid()}"))
     endpoint = Endpoint(build_flow(settings, store, f"webhook{index}-{os.getpid()}"))

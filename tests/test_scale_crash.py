@@ -39,6 +39,7 @@ from test_scale_concurrency import (
     build_flow,
     consistency_problems,
     make_plans,
+    quiet_logging,
 )
 
 ORDERS = 60
@@ -60,6 +61,7 @@ def run_worker(settings: Settings, worker_id: str, ready) -> None:
     from invoicebox_flow.store import Store
     from invoicebox_flow.worker import Worker
 
+    quiet_logging()
     store = Store(settings.db_url)
     flow = build_flow(settings, store, worker_id, read_timeout=5.0, retry_cap=RETRY_CAP,
                       lease_seconds=LEASE_SECONDS)
