@@ -367,7 +367,7 @@ def quiet_logging() -> None:
     logging.basicConfig(level=logging.ERROR, format="%(processName)s %(name)s: %(message)s")
 
 
-def run_process(index: int, settings: Settings, plans: list[OrderPlan], inbox, outbox, stop) -> None:
+def run_process(index: int, settings: Settings, plans: list[OrderPlan], inbox, reports, stop) -> None:
     """One process: worker and endpoint up, then drive its orders, keep serving until told."""
     from invoicebox_flow.sandbox import SandboxInspector
     from invoicebox_flow.store import Store
@@ -376,21 +376,22 @@ def run_process(index: int, settings: Settings, plans: list[OrderPlan], inbox, o
     store = Store(settings.db_url)
     worker = WorkerThread(build_flow(settings, store, f"worker{index}-{os.getpid()}"))
     endpoint = Endpoint(build_flow(settings, store, f"webhook{index}-{os.getpid()}"))
-    outbox.put(("ready", index, endpoint.url))
+    reports.put(("ready", index, endpoint.url))
     urls = inbox.get(timeout=120)
     inspector = SandboxInspector(settings.ib_url)
-    driver = Driver(settings, build_flow(settings, store, f"driver{index}-{os.getpid()}"), inspector, urls, plans, seed=index)
+    driver = Driver(settings, build_flow(settings, store, f"driver{index}-{os.getpid()}"), inspector, urls, plans,
+                    seed=index)
     try:
         report = driver.run()
     except Exception:  # noqa: BLE001
         report = {"stats": dict(driver.stats), "unfinished": {}, "unexpected": [traceback.format_exc()]}
-    outbox.put(("driven", index, report))
+    reports.put(("driven", index, report))
     stop.wait(300)
     worker.stop()
     endpoint.close()
     inspector.close()
     store.dispose()
-    outbox.put(("stopped", index, {"worker_crashes": worker.crashes, "worker_processed": worker.processed}))
+    reports.put(("stopped", index, {"worker_crashes": worker.crashes, "worker_processed": worker.processed}))
 
 
 # --- the whole run -------------------------------------------------------------------------
@@ -636,6 +637,7 @@ def summarise(run: dict) -> str:
 
 
 def check_run(run: dict, orders: int) -> None:
+    print(summarise(run))
     reports = run["reports"]
     unexpected = [u for r in reports["driven"].values() for u in r["unexpected"]]
     unfinished = {k: v for r in reports["driven"].values() for k, v in r["unfinished"].items()}
