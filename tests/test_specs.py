@@ -27,7 +27,6 @@ import pytest
 import requests
 from conftest import (
     FAST_RETRIES,
-    ServedApp,
     Shop,
     course_lines,
     goods_lines,
@@ -52,6 +51,7 @@ from invoicebox_flow.models import RefundRequest
 from invoicebox_flow.money import basket_line
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.sandbox import Buyer, Sandbox
+from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.signature import SIGNATURE_HEADER, is_valid, sign
 from invoicebox_flow.webhook import make_wsgi_app
 
@@ -190,7 +190,7 @@ class World:
         def app(environ, start_response):  # the flow needs the URL, the server needs the app
             return holder["wsgi"](environ, start_response)
 
-        served = ServedApp(app)
+        served = LoopbackServer(app)
         self.cleanups.append(served.close)
         url = served.url + "/invoicebox/notification"
         settings = dict(merchant_id=self.sandbox.merchant_id, notification_key=self.sandbox.notification_key,
