@@ -433,6 +433,10 @@ class OrderFlow:
                 canceled = self.client.cancel_order(record.invoicebox_id)
             except (ApiError, TransportError) as exc:
                 self._record_failure(record, "cancel", exc)
+                if isinstance(exc, InvalidRequestError) and exc.code == "wrong_order_status":
+                    # an earlier DELETE may have gone through with its answer lost: ask InvoiceBox
+                    if self.client.get_order(record.invoicebox_id).status == "canceled":
+                        return OrderView.of(self._fire(order_id, "cancel", actor="reconcile", record=record))
                 raise
             request_id = canceled.request_id
         return OrderView.of(self._fire(order_id, "cancel", actor=self.actor, record=record, request_id=request_id))
@@ -629,6 +633,10 @@ class OrderFlow:
         results: list = []
         for item in self.store.claim_outbox(self.worker_id, limit=limit, lease_seconds=self.lease_seconds,
                                             order_id=order_id, due_only=not due_now):
+            if item.claimed_until is not None and item.claimed_until <= _now():
+                # the batch outlived this item's lease: another worker may hold it now, and it
+                # will look the object up first. Performing it here could create it twice.
+                continue
             # one failing item must not stop the others; its failure is journaled and it stays pending
             try:
                 results.append(self._run_claimed(item))

@@ -290,3 +290,25 @@ def test_facts_are_confirmed_against_what_invoicebox_issued(flow, buyer, sandbox
     assert [f.type for f in order.facts] == ["prepayment_full", "full_settlement"]
     assert flow.confirm_facts("FC-1", sandbox.inspect) == order  # nothing new: nothing written
     assert flow.history("FC-1")[-1].trigger == "confirm_facts"
+
+
+def test_a_cancel_whose_answer_was_lost_is_reconciled(flow, sandbox):
+    order = flow.place("CX-1", course_lines(), private_customer(), description="x")
+    sandbox.inject_fault("cancel_order", "server_error_after_commit", times=1)
+    with pytest.raises(Exception):
+        flow.cancel("CX-1")  # InvoiceBox canceled it, but we never heard
+    assert flow.get("CX-1").state is State.PAYMENT_LINK_ISSUED
+    assert sandbox.order(order.invoicebox_id)["status"] == "canceled"
+    assert flow.cancel("CX-1").state is State.CANCELED
+    assert [e.outcome for e in flow.history("CX-1") if e.trigger == "cancel"] == ["failed", "failed", "ok"]
+
+
+def test_an_item_whose_lease_ran_out_in_the_batch_is_left_to_the_next_claimer(flow, store):
+    flow.place("LS-1", course_lines(), private_customer(), description="x", defer=True)
+    flow.lease_seconds = 0.001  # the lease is over before the item's turn comes
+    assert flow.resume() == []
+    [item] = store.outbox(order_id="LS-1")
+    assert item.status == "claimed" and flow.get("LS-1").state is State.INVOICE_REQUESTED
+    flow.lease_seconds = 60
+    [order] = flow.resume()
+    assert order.state is State.PAYMENT_LINK_ISSUED
