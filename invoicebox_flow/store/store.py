@@ -88,6 +88,9 @@ class Store:
         self._busy_timeout = busy_timeout
         self._engine = backend.build_engine(parsed, echo=echo, busy_timeout=busy_timeout)
         self._write_engine = self._engine.execution_options(**{backend.WRITE_OPTION: True})
+        # PostgreSQL: autocommit reads (SQLite's begin listener already skips BEGIN for reads)
+        self._read_engine = (self._engine.execution_options(isolation_level="AUTOCOMMIT")
+                             if parsed.get_backend_name() == "postgresql" else self._engine)
         self._is_postgres = parsed.get_backend_name() == "postgresql"
         self._transaction_lock = backend.process_lock(parsed)
         self._schema_lock = threading.Lock()
@@ -116,10 +119,11 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """A connection for ONE read statement (on SQLite it runs in its own implicit transaction)."""
+        """A connection for ONE read statement, which runs in its own implicit transaction:
+        every read here is a single statement, so BEGIN/COMMIT round trips would buy nothing."""
         self._ensure_schema()
         with backend.translate_busy(self._busy_timeout), self._transaction_lock:
-            with self._engine.connect() as conn, conn.begin():
+            with self._read_engine.connect() as conn, conn.begin():
                 yield conn
 
     @contextmanager
