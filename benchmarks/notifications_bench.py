@@ -34,16 +34,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
+from _pg import PG_URL_ENV, pg_schema
 from invoicebox_flow import jsonutil
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
@@ -55,23 +52,8 @@ from invoicebox_flow.sandbox.testing import NotificationReceiver
 from invoicebox_flow.signature import SIGNATURE_HEADER
 from invoicebox_flow.store import Store
 
-PG_URL_ENV = "INVOICEBOX_FLOW_TEST_PG_URL"
 
 
-@contextmanager
-def pg_schema(base_url: str) -> Iterator[str]:
-    """A fresh schema in the PostgreSQL database, dropped afterwards; yields a URL using it."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url, poolclass=NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
