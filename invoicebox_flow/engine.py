@@ -339,11 +339,7 @@ class OrderFlow:
             "currency": currency,
             "amount": payload["amount"],
             "vatAmount": payload["vatAmount"],
-            "lines": [
-                {k: ln[k] for k in ("sku", "name", "quantity", "amount", "totalAmount", "totalVatAmount", "vatCode", "type")}
-                | {"refundedQuantity": 0, "refundedAmount": ZERO, "refundedVatAmount": ZERO}
-                for ln in payload["basketItems"]
-            ],
+            "lines": _stored_lines(payload["basketItems"]),
             "paidAmount": ZERO,
             "refundedAmount": ZERO,
             "shipped": False,
@@ -415,11 +411,7 @@ class OrderFlow:
             raise
         if "basket_items" in body:
             data["amount"], data["vatAmount"] = updated.amount, updated.vat_amount
-            data["lines"] = [
-                {k: ln[k] for k in ("sku", "name", "quantity", "amount", "totalAmount", "totalVatAmount", "vatCode", "type")}
-                | {"refundedQuantity": 0, "refundedAmount": ZERO, "refundedVatAmount": ZERO}
-                for ln in (i.to_json() for i in body["basket_items"])
-            ]
+            data["lines"] = _stored_lines(i.to_json() for i in body["basket_items"])
         return OrderView.of(self._fire(order_id, "update", actor=self.actor, record=record, data=data,
                                        request_id=updated.request_id, detail={"changed": sorted(body)}))
 
@@ -856,6 +848,13 @@ _PAID_STATES = frozenset(s.value for s in (State.PAID, State.SHIPPING_UNAVAILABL
                                             State.SHIPPED, State.REFUND_REQUESTED, State.PARTIALLY_REFUNDED,
                                             State.REFUNDED))
 _TRIGGER_OF = {"create_order": "request_invoice", "create_shipment": "request_shipment", "create_refund": "request_refund"}
+
+
+def _stored_lines(basket: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """What the order keeps of each basket line: enough to refund and ship it, with nothing refunded yet."""
+    keep = ("sku", "name", "quantity", "amount", "totalAmount", "totalVatAmount", "vatCode", "type")
+    return [{k: ln[k] for k in keep} | {"refundedQuantity": 0, "refundedAmount": ZERO, "refundedVatAmount": ZERO}
+            for ln in basket]
 
 
 def _refund_id(order_id: str, number: int) -> str:
