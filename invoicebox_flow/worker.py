@@ -36,7 +36,12 @@ class Worker:
         self._install_signal_handlers()
         processed, idle_since = 0, time.monotonic()
         while not self.stopping.is_set():
-            claimed = self.run_once()
+            try:
+                claimed = self.run_once()
+            except Exception:  # noqa: BLE001 — a database restart must not end the worker
+                log.exception("outbox poll failed; retrying in %.1f s", poll_interval)
+                self.stopping.wait(poll_interval)
+                continue
             processed += claimed
             if claimed:
                 idle_since = time.monotonic()

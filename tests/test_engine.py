@@ -312,3 +312,20 @@ def test_an_item_whose_lease_ran_out_in_the_batch_is_left_to_the_next_claimer(fl
     flow.lease_seconds = 60
     [order] = flow.resume()
     assert order.state is State.PAYMENT_LINK_ISSUED
+
+
+def test_a_worker_survives_a_failing_poll_and_goes_on(flow, store, monkeypatch):
+    from invoicebox_flow.worker import Worker
+
+    flow.place("W-1", course_lines(), private_customer(), description="x", defer=True)
+    real_claim, calls = store.claim_outbox, []
+
+    def flaky_claim(*args, **kwargs):  # the database is away for the first poll
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim_outbox", flaky_claim)
+    assert Worker(flow).run(poll_interval=0.01, idle_exit_after=0.2) == 1
+    assert flow.get("W-1").state is State.PAYMENT_LINK_ISSUED
