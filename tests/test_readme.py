@@ -89,22 +89,15 @@ def _deliver(ib: Sandbox, url: str, namespace: dict) -> None:
     assert forged.status_code == 200 and forged.json()["code"] == "signature_error"
 
 
-def test_the_plain_wsgi_recipe(readme_shop):
+@pytest.mark.parametrize(("fragment", "app_name"), [
+    ("application = make_wsgi_app", "application"),
+    ("app = Flask(__name__)", "app"),
+], ids=["plain-wsgi", "flask"])
+def test_the_wsgi_recipes(readme_shop, fragment, app_name):
     ib, namespace = readme_shop
     exec(block_starting("flow = OrderFlow("), namespace)
-    exec(block_starting("application = make_wsgi_app"), namespace)
-    served = LoopbackServer(namespace["application"])
-    try:
-        _deliver(ib, served.url + "/invoicebox/notification", namespace)
-    finally:
-        served.close()
-
-
-def test_the_flask_recipe(readme_shop):
-    ib, namespace = readme_shop
-    exec(block_starting("flow = OrderFlow("), namespace)
-    exec(block_starting("app = Flask(__name__)"), namespace)
-    served = LoopbackServer(namespace["app"])
+    exec(block_starting(fragment), namespace)
+    served = LoopbackServer(namespace[app_name])
     try:
         _deliver(ib, served.url + "/invoicebox/notification", namespace)
     finally:
