@@ -69,8 +69,11 @@ def test_private_order_runs_payment_shipment_and_two_refunds(flow, buyer, sandbo
     assert [r["type"] for r in sandbox.receipts(order.invoicebox_id)].count("refund") == 2
 
     journal = flow.history("P-1")
-    assert [e.trigger for e in journal] == [
-        "place", "request_invoice", "issue_payment_link", "redirect_buyer", "buyer_returned", "confirm_payment",
+    triggers = [e.trigger for e in journal]
+    # the buyer's return races the notification; when the notification wins, the return changes nothing
+    assert triggers.count("buyer_returned") <= 1
+    assert [t for t in triggers if t != "buyer_returned"] == [
+        "place", "request_invoice", "issue_payment_link", "redirect_buyer", "confirm_payment",
         "request_shipment", "shipment_accepted", "claim_refund", "list_refundable",
         "request_refund", "refund_accepted", "request_refund", "refund_accepted"]
     assert all(e.outcome == "ok" for e in journal)
