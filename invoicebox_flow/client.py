@@ -402,17 +402,8 @@ class InvoiceboxClient:
     def list_shipments(self, *, order_id: str | None = None, filters: Mapping[str, Any] | None = None) -> list[Shipment]:
         """Shipments on the documented path ``GET /filter/api/order/shipment`` (the MCP server
         uses ``/billing/api/order/shipment`` instead; reference §10 item 3)."""
-        query = dict(filters or {})
-        if order_id is not None:
-            query["orderId"] = order_id
-        envelope, request_id = self._read(_SHIPMENT_FILTER, build_query(query))
-        shipments = [
-            _with_request_id(Shipment.from_json(item), request_id)
-            for item in self._list(envelope, "GET", _SHIPMENT_FILTER)
-        ]
-        if order_id is not None:  # the filter "may not work" (MCP): check ownership ourselves
-            shipments = [s for s in shipments if s.order_id == order_id]
-        return ResultList(shipments, request_id)
+        # the filter "may not work" (MCP): ownership is checked on our side too
+        return self._filtered_list(_SHIPMENT_FILTER, Shipment, filters, ("orderId", "order_id"), order_id)
 
     # --- refunds --------------------------------------------------------------------------
 
@@ -443,17 +434,21 @@ class InvoiceboxClient:
 
     def list_refunds(self, *, parent_id: str | None = None, filters: Mapping[str, Any] | None = None) -> list[RefundOrder]:
         """``GET /filter/api/order/refund-order`` — refunds, e.g. of one paid order."""
+        return self._filtered_list(_REFUND_FILTER, RefundOrder, filters, ("parentId", "parent_id"), parent_id)
+
+    def _filtered_list(self, tail: str, model: Any, filters: Mapping[str, Any] | None,
+                       owner_field: tuple[str, str], owner: str | None) -> ResultList:
+        """A filter endpoint's list, narrowed to ``owner`` by the server and checked again here;
+        ``owner_field`` is the field's (query key, model attribute)."""
+        query_key, attribute = owner_field
         query = dict(filters or {})
-        if parent_id is not None:
-            query["parentId"] = parent_id
-        envelope, request_id = self._read(_REFUND_FILTER, build_query(query))
-        refunds = [
-            _with_request_id(RefundOrder.from_json(item), request_id)
-            for item in self._list(envelope, "GET", _REFUND_FILTER)
-        ]
-        if parent_id is not None:
-            refunds = [r for r in refunds if r.parent_id == parent_id]
-        return ResultList(refunds, request_id)
+        if owner is not None:
+            query[query_key] = owner
+        envelope, request_id = self._read(tail, build_query(query))
+        items = [_with_request_id(model.from_json(item), request_id) for item in self._list(envelope, "GET", tail)]
+        if owner is not None:
+            items = [item for item in items if getattr(item, attribute) == owner]
+        return ResultList(items, request_id)
 
     def _find_refund(self, parent_id: str | None, merchant_order_id: str) -> RefundOrder | None:
         refunds = self.list_refunds(parent_id=parent_id, filters={"merchantOrderId": merchant_order_id})
