@@ -46,6 +46,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .fiscal import Receipt, document_kinds
 from .flows import State, Variant, allowed_triggers, lifecycle_machine
 from .flows.lifecycle import FINAL_STATES, UNPAID_AT_INVOICEBOX
 from .models import (
@@ -227,31 +228,17 @@ class OrderView:
 # --- receipts and documents the documentation promises -------------------------------------
 
 
-def _is_goods(line: Mapping[str, Any]) -> bool:
-    kind = line.get("type")
-    return kind == "commodity" or kind in (1, 2, 30, 31, 32, 33)
-
-
 def expected_facts(variant: Variant, event: str, lines: Iterable[Mapping[str, Any]], source: str) -> list[dict]:
     """Receipts (private) or documents (legal) InvoiceBox issues for an event, per its docs (§5.7, §5.8)."""
     if variant is Variant.PRIVATE:
-        receipt = {"payment": "prepayment_full", "shipment": "full_settlement"}.get(event, "refund")
-        return [attrs.asdict(Fact("receipt", receipt, event, source))]
+        return [attrs.asdict(Fact("receipt", Receipt.for_event(event).value, event, source))]
     if event == "payment":
         return []  # organisations get documents on shipment and refund only
-    lines = list(lines)
-    prefix = "" if event == "shipment" else "refund_"
-    kinds = [prefix + "transfer_report"]
-    if any(not _is_goods(ln) for ln in lines):
-        kinds.append(prefix + "act")
-    if any(_is_goods(ln) for ln in lines):
-        kinds.append(prefix + "torg12")
+    kinds = document_kinds(lines, refund=event != "shipment")
     return [attrs.asdict(Fact("document", k, event, source)) for k in kinds]
 
 
 # --- the service ---------------------------------------------------------------------------
-
-TEST_NOTIFICATION_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 
 @attrs.define

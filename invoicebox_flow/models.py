@@ -33,6 +33,8 @@ import attrs
 
 from . import money
 from .errors import BasketError, CustomerError, ValidationError
+from .fiscal import is_goods_type
+from .protocol import TEST_NOTIFICATION_ID
 
 __all__ = [
     "TEST_NOTIFICATION_ID",
@@ -59,8 +61,6 @@ __all__ = [
     "Page",
 ]
 
-# The monitoring test notification carries this order id and an empty merchantOrderId.
-TEST_NOTIFICATION_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 CURRENCIES = ("RUB", "USD", "EUR", "GBP", "CNY", "UZS")
 LANGUAGES = ("ru", "en")
 
@@ -300,10 +300,6 @@ def _length_problem(value: Any, name: str, low: int, high: int) -> dict[str, str
 
 # --- basket ----------------------------------------------------------------------------------
 
-# FFD tag 1212 values that are goods: goods, excise goods, marked goods with/without a code.
-_GOODS_TAGS = frozenset({1, 2, 30, 31, 32, 33})
-
-
 def _item_list(item_class: type[BasketItem]) -> Callable[[Any], list[BasketItem] | None]:
     """Converter: a list of ``item_class`` from models or camelCase dicts."""
 
@@ -340,13 +336,7 @@ class BasketItem(JsonModel):
     @property
     def is_goods(self) -> bool:
         """Goods rather than a service (TORG-12 rather than an act for legal buyers)."""
-        if self.type == "commodity":
-            return True
-        if isinstance(self.type, bool):
-            return False
-        if isinstance(self.type, int) or (isinstance(self.type, str) and self.type.isdigit()):
-            return int(self.type) in _GOODS_TAGS
-        return False
+        return is_goods_type(self.type)
 
 
 @_model

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from . import jsonutil
 from .errors import ConcurrentUpdateError, InvoiceboxFlowError
 from .models import Order
+from .protocol import TEST_NOTIFICATION_ID
 from .signature import is_valid, signature_from_headers
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ log = logging.getLogger("invoicebox_flow.webhook")
 
 MAX_BODY_BYTES = 1 << 20  # real notifications are a few KiB; refuse to hash megabytes of noise
 JSON_HEADERS = [("Content-Type", "application/json")]
-TEST_NOTIFICATION_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 

@@ -90,7 +90,7 @@ def sequence_page(seq: Sequence) -> str:
 def _step_row(step: Step) -> str:
     effect = ""
     if step.effect is not None:
-        effect = f"`{step.effect.value}`" + (f" ({step.receipt})" if step.receipt else "")
+        effect = f"`{step.effect.value}`" + (f" ({step.receipt.value})" if step.receipt else "")
     cells = [
         str(step.number),
         step.sender,

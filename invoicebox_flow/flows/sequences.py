@@ -7,6 +7,7 @@ you land here, next to the trigger and the API call that carry it out.
 
 from __future__ import annotations
 
+from ..fiscal import Receipt
 from .steps import (
     BUYER,
     CASH_REGISTER,
@@ -66,10 +67,10 @@ PRIVATE_PAYMENT = Sequence(
     WITH_CASH_REGISTER, GREEN,
     _payment_opening() + (
         Step(8, INVOICEBOX, CASH_REGISTER, S, 'Чек "предоплата 100%"', EFFECT,
-             effect=Effect.RECEIPT_REGISTERED, receipt="prepayment_full",
+             effect=Effect.RECEIPT_REGISTERED, receipt=Receipt.PREPAYMENT_FULL,
              note='ИнвойсБокс формирует и регистрирует чек "предоплата 100%" в онлайн кассе.'),
         Step(9, INVOICEBOX, BUYER, S, 'Предоставление чека "предоплата 100%"', EFFECT,
-             effect=Effect.RECEIPT_DELIVERED, receipt="prepayment_full",
+             effect=Effect.RECEIPT_DELIVERED, receipt=Receipt.PREPAYMENT_FULL,
              note='ИнвойсБокс направляет чек "предоплата 100%" покупателю.'),
         _payment_notification(10),
     ),
@@ -83,10 +84,10 @@ PRIVATE_SHIPMENT = Sequence(
              triggers=("request_shipment", "shipment_accepted"), api_call="create_shipment",
              note="Магазин направляет запрос отгрузки по факту оказания услуги или отгрузки товара."),
         Step(2, INVOICEBOX, CASH_REGISTER, S, 'Чек "полный расчёт"', EFFECT,
-             effect=Effect.RECEIPT_REGISTERED, receipt="full_settlement",
+             effect=Effect.RECEIPT_REGISTERED, receipt=Receipt.FULL_SETTLEMENT,
              note='ИнвойсБокс формирует и регистрирует чек "полный расчёт" в онлайн кассе.'),
         Step(3, INVOICEBOX, BUYER, S, 'Предоставление чека "полный расчёт"', EFFECT,
-             effect=Effect.RECEIPT_DELIVERED, receipt="full_settlement",
+             effect=Effect.RECEIPT_DELIVERED, receipt=Receipt.FULL_SETTLEMENT,
              note='ИнвойсБокс направляет чек "полный расчёт" покупателю.'),
     ),
 )
@@ -113,10 +114,10 @@ PRIVATE_REFUND = Sequence(
     Variant.PRIVATE, Phase.REFUND, "Процесс оформления возврата", WITH_CASH_REGISTER, BLUE,
     _refund_opening() + (
         Step(5, INVOICEBOX, CASH_REGISTER, S, 'Чек "возврат"', EFFECT,
-             effect=Effect.RECEIPT_REGISTERED, receipt="refund",
+             effect=Effect.RECEIPT_REGISTERED, receipt=Receipt.REFUND,
              note='ИнвойсБокс формирует и регистрирует чек "возврат" в онлайн кассе.'),
         Step(6, INVOICEBOX, BUYER, S, 'Предоставление чека "возврат"', EFFECT,
-             effect=Effect.RECEIPT_DELIVERED, receipt="refund",
+             effect=Effect.RECEIPT_DELIVERED, receipt=Receipt.REFUND,
              note='ИнвойсБокс направляет чек "возврат" покупателю.'),
     ),
 )

@@ -15,6 +15,8 @@ import enum
 
 import attrs
 
+from ..fiscal import Receipt
+
 BUYER = "Покупатель"
 SHOP = "Магазин"
 INVOICEBOX = "ИнвойсБокс"
@@ -80,8 +82,8 @@ class Step:
     api_call: str | None = None
     # InvoiceBox-side effect the step stands for, if any (emitted by the sandbox).
     effect: Effect | None = None
-    # Receipt type (private buyers) the effect concerns: "prepayment_full", "full_settlement", "refund".
-    receipt: str | None = None
+    # The receipt (private buyers) the effect concerns.
+    receipt: Receipt | None = None
     # One sentence on what happens, in the words of the documentation.
     note: str = ""
 

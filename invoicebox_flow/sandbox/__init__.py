@@ -14,7 +14,7 @@ From pytest, the plugin :mod:`invoicebox_flow.sandbox.pytest_plugin` provides th
 from .buyer import Buyer
 from .engine import DEFAULT_RETRY_DELAYS, REALISTIC_RETRY_DELAYS
 from .inspect import SandboxInspector
-from .notifier import TEST_NOTIFICATION_ID
+from ..protocol import TEST_NOTIFICATION_ID
 from .runtime import Sandbox
 
 __all__ = ["Buyer", "DEFAULT_RETRY_DELAYS", "REALISTIC_RETRY_DELAYS", "Sandbox", "SandboxInspector",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import socket
 import time
 import uuid
@@ -20,8 +21,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from .. import jsonutil
+from .. import jsonutil, protocol
 from ..errors import ApiError, RateLimitError
+from ..protocol import Endpoint
 from . import faults as fault_kinds
 from .engine import AUTH_MISSING, AUTH_OK, Listed, SandboxEngine
 from .listing import parse_query
@@ -89,15 +91,23 @@ def _has_float(value: Any) -> bool:
 # --- the request pipeline ----------------------------------------------------------------------------
 
 
-def endpoint(name: str, *, anonymous: bool = False) -> Callable:
-    """Serve a view as the API method ``name`` (the client's method name; faults use it too).
+def endpoint(*served: Endpoint, anonymous: bool = False) -> Callable:
+    """Serve a view as the API method(s) ``served``, under both version prefixes; faults and the
+    request log know it by the endpoint's name.
 
     ``anonymous``: a request without any token is served (check auth answers ``userId: null``).
     """
     def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
+        name = served[0].name
+
         @functools.wraps(view)
         def run(version: str, **kwargs: Any) -> Response:
             return _serve(name, anonymous, lambda auth: view(engine(), auth=auth, **kwargs))
+
+        for index, spec in enumerate(served):
+            path = API_PREFIX + "/" + re.sub(r"\{(\w+)\}", r"<\1>", spec.path)
+            api.add_url_rule(path, endpoint=f"{view.__name__}_{index}" if index else view.__name__,
+                             view_func=run, methods=[spec.method])
         return run
     return decorate
 
@@ -187,70 +197,57 @@ class ConnectionDropper:
 # --- API routes ----------------------------------------------------------------------------------------
 
 
-@api.get(API_PREFIX + "/security/api/auth/auth")
-@endpoint("check_auth", anonymous=True)
+@endpoint(protocol.CHECK_AUTH, anonymous=True)
 def check_auth(ib: SandboxEngine, auth: str) -> Any:
     return ib.check_auth(auth)
 
 
-@api.post(API_PREFIX + "/billing/api/order/order")
-@endpoint("create_order")
+@endpoint(protocol.CREATE_ORDER)
 def create_order(ib: SandboxEngine, auth: str) -> Any:
     return ib.create_order(request_body())
 
 
-@api.get(API_PREFIX + "/filter/api/order/order")
-@endpoint("find_orders")
+@endpoint(protocol.FIND_ORDERS)
 def find_orders(ib: SandboxEngine, auth: str) -> Any:
     return ib.find_orders(parse_query(request.args.lists()))
 
 
-@api.get(API_PREFIX + "/billing/api/order/order/<order_id>")
-@endpoint("get_order")
+@endpoint(protocol.GET_ORDER)
 def get_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
     return ib.get_order(order_id)
 
 
-@api.put(API_PREFIX + "/billing/api/order/order/<order_id>")
-@endpoint("update_order")
+@endpoint(protocol.UPDATE_ORDER)
 def update_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
     return ib.update_order(order_id, request_body())
 
 
-@api.delete(API_PREFIX + "/billing/api/order/order/<order_id>")
-@endpoint("cancel_order")
+@endpoint(protocol.CANCEL_ORDER)
 def cancel_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
     return ib.cancel_order(order_id)
 
 
-@api.post(API_PREFIX + "/billing/api/order/shipment")
-@endpoint("create_shipment")
+@endpoint(protocol.CREATE_SHIPMENT)
 def create_shipment(ib: SandboxEngine, auth: str) -> Any:
     return ib.create_shipment(request_body())
 
 
-# DOCS list shipments under /filter; the official MCP server reads them from /billing. Both serve.
-@api.get(API_PREFIX + "/filter/api/order/shipment")
-@api.get(API_PREFIX + "/billing/api/order/shipment", endpoint="list_shipments_billing")
-@endpoint("list_shipments")
+@endpoint(protocol.LIST_SHIPMENTS, protocol.LIST_SHIPMENTS_BILLING)
 def list_shipments(ib: SandboxEngine, auth: str) -> Any:
     return ib.list_shipments(parse_query(request.args.lists()))
 
 
-@api.get(API_PREFIX + "/billing/api/order/order/<order_id>/refund-basket-item")
-@endpoint("refundable_items")
+@endpoint(protocol.REFUNDABLE_ITEMS)
 def refundable_items(ib: SandboxEngine, auth: str, order_id: str) -> Any:
     return ib.refundable_items(order_id)
 
 
-@api.post(API_PREFIX + "/billing/api/order/refund-order")
-@endpoint("create_refund")
+@endpoint(protocol.CREATE_REFUND)
 def create_refund(ib: SandboxEngine, auth: str) -> Any:
     return ib.create_refund(request_body())
 
 
-@api.get(API_PREFIX + "/filter/api/order/refund-order")
-@endpoint("list_refunds")
+@endpoint(protocol.LIST_REFUNDS)
 def list_refunds(ib: SandboxEngine, auth: str) -> Any:
     return ib.list_refunds(parse_query(request.args.lists()))
 

@@ -15,24 +15,13 @@ from typing import Any
 
 from ..flows import Effect
 from .clock import SandboxClock, format_atom, format_date
-from .rules import contact_of, document_kinds, is_goods, money
+from ..fiscal import DOCUMENT_TITLES, RECEIPT_PAYMENT_TYPES, Receipt, document_kinds, document_lines
+from .rules import contact_of, money
 from .state import SandboxState
 
-PREPAYMENT_FULL = "prepayment_full"  # «предоплата 100%», on payment
-FULL_SETTLEMENT = "full_settlement"  # «полный расчёт», on shipment
-REFUND = "refund"  # «возврат», on refund
-
-RECEIPT_TITLES = {PREPAYMENT_FULL: "предоплата 100%", FULL_SETTLEMENT: "полный расчёт", REFUND: "возврат"}
-# FFD tag 1214 wording of the settlement method each receipt states for its lines.
-RECEIPT_PAYMENT_TYPES = {PREPAYMENT_FULL: "full_prepayment", FULL_SETTLEMENT: "full_payment"}
-DOCUMENT_TITLES = {
-    "transfer_report": "Отчёт о переводе денежных средств",
-    "act": "Акт оказанных услуг",
-    "torg12": "Товарная накладная ТОРГ-12",
-    "refund_transfer_report": "Отчёт о возврате денежных средств",
-    "refund_act": "Акт о возврате (услуги)",
-    "refund_torg12": "Накладная на возврат ТОРГ-12",
-}
+PREPAYMENT_FULL = Receipt.PREPAYMENT_FULL.value  # «предоплата 100%», on payment
+FULL_SETTLEMENT = Receipt.FULL_SETTLEMENT.value  # «полный расчёт», on shipment
+REFUND = Receipt.REFUND.value  # «возврат», on refund
 
 
 def _line(item: Mapping[str, Any], payment_type: str | None) -> dict[str, Any]:
@@ -61,11 +50,12 @@ class Effects:
 
     def register_receipt(self, order: Mapping[str, Any], receipt_type: str, items: list[Mapping[str, Any]],
                          **refs: Any) -> dict[str, Any]:
-        lines = [_line(item, RECEIPT_PAYMENT_TYPES.get(receipt_type)) for item in items]
+        kind = Receipt(receipt_type)
+        lines = [_line(item, RECEIPT_PAYMENT_TYPES.get(kind)) for item in items]
         amount, vat = _totals(lines)
         receipt = {
             "id": str(uuid.uuid4()), "orderId": order["id"], "type": receipt_type,
-            "title": RECEIPT_TITLES[receipt_type], "items": lines, "amount": amount, "vatAmount": vat,
+            "title": kind.title, "items": lines, "amount": amount, "vatAmount": vat,
             "currencyId": order.get("currencyId"), "contact": contact_of(order.get("customer")),
             "registeredAt": format_atom(self.clock.now()), **refs,
         }
@@ -99,9 +89,7 @@ class Effects:
         buyer = {k: customer.get(k) for k in ("name", "vatNumber", "taxRegistrationReasonCode", "registrationAddress")}
         documents = []
         for kind in document_kinds(list(items), refund=refund):
-            base = kind.removeprefix("refund_")
-            chosen = [i for i in items if base == "transfer_report" or (base == "torg12") == is_goods(i)]
-            lines = [_line(item, None) for item in chosen]
+            lines = [_line(item, None) for item in document_lines(kind, items)]
             amount, vat = _totals(lines)
             document = {
                 "id": str(uuid.uuid4()), "orderId": order["id"], "kind": kind, "title": DOCUMENT_TITLES[kind],

@@ -11,8 +11,9 @@ import threading
 
 import attrs
 
-ENDPOINTS = ("check_auth", "create_order", "find_orders", "get_order", "update_order", "cancel_order",
-             "create_shipment", "list_shipments", "refundable_items", "create_refund", "list_refunds")
+from ..protocol import ENDPOINT_NAMES
+
+ENDPOINTS = ENDPOINT_NAMES  # faults are injected per API method, by name
 
 SERVER_ERROR = "server_error"  # 500 before doing anything
 SERVER_ERROR_AFTER_COMMIT = "server_error_after_commit"  # do the work, then answer 500

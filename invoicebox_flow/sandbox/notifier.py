@@ -26,13 +26,13 @@ import attrs
 import requests
 
 from ..jsonutil import dumps_php
+from ..protocol import TEST_NOTIFICATION_ID
 from ..signature import SIGNATURE_HEADER, sign
 from .clock import SandboxClock, format_atom
 from .faults import DEFAULT_NOTIFICATION_DELAY, DELAY, DUPLICATE, REORDER, FaultBoard
 from .state import SandboxState
 from .worker import BackgroundWorker
 
-TEST_NOTIFICATION_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff"  # §8.4 monitoring notification
 RESPONSE_DEADLINE = 20.0  # seconds InvoiceBox waits for the shop's answer (§8.3)
 RETRIED_CODE = "out_of_service"
 RESPONSE_TEXT_LIMIT = 2000

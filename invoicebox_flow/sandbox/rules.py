@@ -240,8 +240,6 @@ def merged_update(record: Any, changes: Any, *, merchant_id: str, now: datetime)
 # --- payer, receipts and documents ----------------------------------------------------------------
 
 PAYER_FIELDS = ("name", "email", "phone", "vatNumber", "taxRegistrationReasonCode")
-# FFD tag 1212 values that are goods (товар): goods, excise goods, marked goods (§5.2).
-GOODS_TYPE_CODES = frozenset({1, 2, 30, 31, 32, 33})
 
 
 def payer_variant(order: Mapping[str, Any]) -> str:
@@ -278,26 +276,6 @@ def customer_after_payment(order: Mapping[str, Any], submitted: Mapping[str, str
         if value and name not in locked:
             customer[name] = value
     return customer
-
-
-def is_goods(line: Mapping[str, Any]) -> bool:
-    kind = line.get("type")
-    if isinstance(kind, int) and not isinstance(kind, bool):
-        return kind in GOODS_TYPE_CODES
-    if isinstance(kind, str) and kind.isdigit():
-        return int(kind) in GOODS_TYPE_CODES
-    return kind == "commodity"
-
-
-def document_kinds(lines: list[Mapping[str, Any]], *, refund: bool) -> list[str]:
-    """The reporting documents a legal buyer gets: always the funds-transfer report, plus an act
-    for service lines and a TORG-12 for goods lines (refunds: their refund counterparts)."""
-    kinds = ["transfer_report"]
-    if any(not is_goods(line) for line in lines):
-        kinds.append("act")
-    if any(is_goods(line) for line in lines):
-        kinds.append("torg12")
-    return [f"refund_{kind}" for kind in kinds] if refund else kinds
 
 
 # --- shipments and refunds: what is left per line ----------------------------------------------------
