@@ -16,6 +16,7 @@ from .errors import (
     BasketError,
     ConcurrentUpdateError,
     CustomerError,
+    DefinitionError,
     FlowError,
     IllegalTransitionError,
     InvalidRequestError,
@@ -30,7 +31,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .flows import SEQUENCES, State, Variant
+from .flows import DOCUMENTED_FLOW, SEQUENCES, FlowDefinition, Lifecycle, Message, State, StateSpec, Variant
 from .models import (
     BasketItem,
     LegalCustomer,
@@ -51,11 +52,11 @@ from .webhook import NotificationHandler, make_wsgi_app
 from .worker import Worker
 
 __all__ = [
-    "SEQUENCES", "ApiError", "AuthenticationError", "BasketError", "BasketItem", "ConcurrentUpdateError",
-    "CustomerError", "Fact", "FlowError", "IllegalTransitionError", "InvalidRequestError", "InvoiceboxClient",
-    "InvoiceboxFlowError", "LegalCustomer", "NotFoundError", "NotificationHandler", "Order", "OrderFlow", "OrderLine",
+    "DOCUMENTED_FLOW", "SEQUENCES", "ApiError", "AuthenticationError", "BasketError", "BasketItem",
+    "ConcurrentUpdateError", "CustomerError", "DefinitionError", "Fact", "FlowDefinition", "FlowError", "IllegalTransitionError", "InvalidRequestError", "InvoiceboxClient",
+    "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "Message", "NotFoundError", "NotificationHandler", "Order", "OrderFlow", "OrderLine",
     "OrderNotFoundError", "OrderRequest", "OrderView", "PrivateCustomer", "RateLimitError", "RateLimiter",
     "RefundLimitError", "RefundOrder", "RefundRequest", "RefundableItem", "ResultUnknownError", "ServerError",
-    "Shipment", "ShipmentRequest", "SignatureError", "State", "Store", "TransportError", "ValidationError", "Variant",
+    "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "TransportError", "ValidationError", "Variant",
     "Worker", "basket_line", "make_wsgi_app", "sign", "to_money", "verify",
 ]

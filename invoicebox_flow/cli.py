@@ -127,7 +127,7 @@ def orders_list(db: str, state: str | None, limit: int) -> None:
         click.echo("no orders")
     for record in rows:
         view = OrderView.of(record)
-        click.echo(f"{view.order_id:<28} {view.variant.value:<8} {view.state.value:<20} "
+        click.echo(f"{view.order_id:<28} {view.variant.value:<8} {view.state:<20} "
                    f"{view.amount:>12} {view.currency}  refunded {view.refunded_amount}")
     store.dispose()
 
@@ -142,7 +142,7 @@ def orders_show(order_id: str, db: str) -> None:
     store = _open_store(db)
     view = OrderView.of(store.get(order_id))
     click.echo(f"order      {view.order_id} ({view.variant.value} buyer)")
-    click.echo(f"state      {view.state.value} (version {view.version})")
+    click.echo(f"state      {view.state} ({view.state_label}, version {view.version})")
     click.echo(f"invoicebox {view.invoicebox_id or '-'}  {view.payment_url or ''}")
     click.echo(f"amount     {view.amount} {view.currency} (VAT {view.vat_amount}); paid {view.paid_amount}; "
                f"refunded {view.refunded_amount}; shipped {'yes' if view.shipped else 'no'}")

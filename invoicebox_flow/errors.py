@@ -15,6 +15,7 @@
     ├── TransportError             no usable HTTP answer (connection refused/reset, timeout)
     ├── ResultUnknownError         a write may or may not have happened and lookup could not tell
     ├── SignatureError             a notification's X-Signature is missing or wrong
+    ├── DefinitionError            a flow definition would break the documented lifecycle
     └── FlowError                  the lifecycle engine refused an action
         ├── IllegalTransitionError the action is not allowed in the order's current state
         ├── RefundLimitError       more than was paid minus what was refunded
@@ -156,6 +157,15 @@ class ResultUnknownError(InvoiceboxFlowError):
 
 class SignatureError(InvoiceboxFlowError):
     """A notification's ``X-Signature`` header is missing or does not match the body."""
+
+
+# --- a flow definition that cannot be ------------------------------------------------------
+
+
+class DefinitionError(InvoiceboxFlowError, ValueError):
+    """A flow definition (or an extension of one) was refused when it was built: it would remove
+    or reorder a documented step, leave a state unreachable, declare a trigger twice, or name a
+    state, guard or participant that does not exist. The message says which and why."""
 
 
 # --- the lifecycle engine refused ----------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 
-class Receipt(str, enum.Enum):
+class Receipt(enum.StrEnum):
     """A cash-register receipt kind, by the event it settles."""
 
     PREPAYMENT_FULL = "prepayment_full"  # «предоплата 100%», on payment
@@ -24,7 +24,8 @@ class Receipt(str, enum.Enum):
     REFUND = "refund"  # «возврат», on refund
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
+        """The receipt's name as the documentation writes it («предоплата 100%»)."""
         return _RECEIPT_TITLES[self]
 
     @classmethod
@@ -68,7 +69,7 @@ def is_goods_type(kind: Any) -> bool:
         return kind in GOODS_TYPE_CODES
     if isinstance(kind, str) and kind.isdigit():
         return int(kind) in GOODS_TYPE_CODES
-    return kind == "commodity"
+    return bool(kind == "commodity")
 
 
 def is_goods(line: Mapping[str, Any]) -> bool:

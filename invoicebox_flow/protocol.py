@@ -22,7 +22,7 @@ import attrs
 TEST_NOTIFICATION_ID: Final = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 
-class OrderStatus(str, enum.Enum):
+class OrderStatus(enum.StrEnum):
     """An order's status at InvoiceBox (reference §4.1)."""
 
     CREATED = "created"  # issued, not paid yet
@@ -31,7 +31,7 @@ class OrderStatus(str, enum.Enum):
     CANCELED = "canceled"  # canceled by the shop (DELETE)
 
 
-class RefundStatus(str, enum.Enum):
+class RefundStatus(enum.StrEnum):
     """A refund order's status at InvoiceBox (reference §4.4)."""
 
     DRAFT = "draft"  # a correction draft: no money moves
@@ -40,7 +40,7 @@ class RefundStatus(str, enum.Enum):
     CANCELED = "canceled"  # InvoiceBox could not return it
 
 
-class NotificationAnswer(str, enum.Enum):
+class NotificationAnswer(enum.StrEnum):
     """The codes a shop answers a notification with, besides ``{"status":"success"}``.
 
     Only ``out_of_service`` makes InvoiceBox deliver the notification again (up to 10 times in

@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from .flows import Effect, Phase, Sequence, Step, Transition, Variant, sequences_of, transitions_for
-from .flows.lifecycle import DYNAMIC_DESTINATIONS
+from .flows import DOCUMENTED_FLOW, Effect, FlowDefinition, Lifecycle, Phase, Sequence, Step, Transition, Variant
 from .store import JournalEntry
 from .trace import Trace
 
-__all__ = ["collect", "describe_transition", "event_steps", "fired_transitions", "journal_steps"]
+__all__ = ["collect", "describe_transition", "event_steps", "fired_transitions", "journal_steps", "transition_of"]
 
 # Event detail keys worth keeping as evidence (ids and amounts; no addresses or contents).
 _EVENT_EVIDENCE = ("receiptId", "mailId", "documentIds", "kinds", "refundId", "amount")
@@ -46,7 +45,8 @@ class JournalSource(Protocol):
     def journal(self, order_id: str) -> list[JournalEntry]: ...
 
 
-def collect(trace: Trace, store: JournalSource, sandbox_inspector: EventSource | None, order_id: str) -> None:
+def collect(trace: Trace, store: JournalSource, sandbox_inspector: EventSource | None, order_id: str,
+            definition: FlowDefinition = DOCUMENTED_FLOW) -> None:
     """Record in ``trace`` every documented step the order ``order_id`` went through.
 
     The shop side comes from ``store.journal(order_id)``; the InvoiceBox side from
@@ -54,33 +54,34 @@ def collect(trace: Trace, store: JournalSource, sandbox_inspector: EventSource |
     Messages are recorded under the shop's order id, with their own timestamps.
     """
     record = store.get(order_id)
-    variant = Variant(record.variant)
-    for seq, step, entry in journal_steps(variant, store.journal(order_id)):
+    lifecycle = definition.lifecycle(record.variant)
+    for seq, step, entry in journal_steps(lifecycle, store.journal(order_id)):
         trace.record(seq.name, step.number, at=entry.at.timestamp(), order_ref=order_id, source="journal",
                      evidence=_entry_evidence(entry))
     if sandbox_inspector is None or not record.invoicebox_id:
         return
-    for seq, step, event in event_steps(variant, sandbox_inspector.events(order_id=record.invoicebox_id)):
+    for seq, step, event in event_steps(lifecycle, sandbox_inspector.events(order_id=record.invoicebox_id)):
         trace.record(seq.name, step.number, at=float(event["at"]), order_ref=order_id, source="sandbox",
                      evidence=_event_evidence(event))
 
 
-def journal_steps(variant: Variant, journal: Iterable[JournalEntry]) -> list[tuple[Sequence, Step, JournalEntry]]:
+def journal_steps(lifecycle: Lifecycle, journal: Iterable[JournalEntry]) -> list[tuple[Sequence, Step, JournalEntry]]:
     """The journal entries that *are* documented steps (not their outcomes), with their step."""
     out = []
     for entry in journal:
-        transition = _transition_of(variant, entry)
+        transition = transition_of(lifecycle, entry)
         if transition is None or entry.outcome != "ok":
             continue
-        step = transition.step_in(variant)
+        step = lifecycle.step_of(transition)
         if step is None or not step.triggers or step.triggers[0] != entry.trigger:
             continue  # an undrawn path, or the outcome of a step already traced by its first trigger
-        out.append((_sequence(variant, transition.sequence_phase), step, entry))
+        assert transition.phase is not None
+        out.append((lifecycle.sequence(transition.phase), step, entry))
     return out
 
 
-def event_steps(variant: Variant, events: Iterable[Mapping[str, Any]]) -> list[tuple[Sequence, Step, Mapping[str, Any]]]:
-    """The sandbox events that are documented InvoiceBox-side steps of ``variant``, with their step."""
+def event_steps(lifecycle: Lifecycle, events: Iterable[Mapping[str, Any]]) -> list[tuple[Sequence, Step, Mapping[str, Any]]]:
+    """The sandbox events that are documented InvoiceBox-side steps of the lifecycle, with their step."""
     out = []
     for event in events:
         try:
@@ -88,7 +89,7 @@ def event_steps(variant: Variant, events: Iterable[Mapping[str, Any]]) -> list[t
         except (KeyError, ValueError):
             continue  # not a documented effect
         phase = _phase_of_event(effect, event)
-        for seq in sequences_of(variant):
+        for seq in lifecycle.sequences:
             if phase is not None and seq.phase is not phase:
                 continue
             steps = seq.steps_for_effect(effect, event.get("receipt"))
@@ -100,51 +101,39 @@ def event_steps(variant: Variant, events: Iterable[Mapping[str, Any]]) -> list[t
     return out
 
 
-def fired_transitions(store: JournalSource, order_id: str) -> set[tuple[Variant, Transition]]:
+def fired_transitions(store: JournalSource, order_id: str,
+                      definition: FlowDefinition = DOCUMENTED_FLOW) -> set[tuple[Variant, Transition]]:
     """The lifecycle transitions the order's journal shows fired, per buyer variant.
 
     An entry counts when it committed a transition: outcome ``ok``, or a state change (the
-    ``*_failed`` outcomes of a refused call). Failed attempts that changed nothing do not.
+    refused outcome of a call). Failed attempts that changed nothing do not.
     """
     record = store.get(order_id)
-    variant = Variant(record.variant)
+    lifecycle = definition.lifecycle(record.variant)
     fired = set()
     for entry in store.journal(order_id):
         if entry.outcome != "ok" and entry.from_state == entry.to_state:
             continue
-        transition = _transition_of(variant, entry)
+        transition = transition_of(lifecycle, entry)
         if transition is not None:
-            fired.add((variant, transition))
+            fired.add((lifecycle.variant, transition))
     return fired
 
 
-def describe_transition(variant: Variant, transition: Transition) -> str:
+def describe_transition(lifecycle: Lifecycle, transition: Transition) -> str:
     """``private: request_shipment (paid, partially_refunded → shipment_requested)``."""
-    sources = ", ".join(s.value for s in transition.sources)
-    dests = DYNAMIC_DESTINATIONS.get(transition.trigger) or ((transition.dest,) if transition.dest else ())
-    dest = " | ".join(d.value for d in dests) if dests else "(stays)"
-    return f"{variant.value}: {transition.trigger} ({sources} → {dest})"
+    dests = lifecycle.destinations(transition)
+    dest = " | ".join(dests) if dests else "(stays)"
+    return f"{lifecycle.variant.value}: {transition.trigger} ({', '.join(transition.sources)} → {dest})"
 
 
-# --- matching -------------------------------------------------------------------------------
-
-
-def _transition_of(variant: Variant, entry: JournalEntry) -> Transition | None:
-    """The transition of ``variant`` that this journal entry records, if any."""
-    for transition in transitions_for(variant):
-        if transition.trigger != entry.trigger:
-            continue
-        if not any(source.value == entry.from_state for source in transition.sources):
-            continue
-        if entry.to_state in _destinations(transition, entry.from_state):
-            return transition
-    return None
-
-
-def _destinations(transition: Transition, from_state: str) -> set[str]:
-    if transition.trigger in DYNAMIC_DESTINATIONS:
-        return {s.value for s in DYNAMIC_DESTINATIONS[transition.trigger]}
-    return {transition.dest.value if transition.dest is not None else from_state}
+def transition_of(lifecycle: Lifecycle, entry: JournalEntry) -> Transition | None:
+    """The transition of the lifecycle that this journal entry records, if any."""
+    transition = lifecycle.transition(entry.trigger, entry.from_state)
+    if transition is None:
+        return None
+    dests = lifecycle.destinations(transition) or (entry.from_state,)
+    return transition if entry.to_state in dests else None
 
 
 def _phase_of_event(effect: Effect, event: Mapping[str, Any]) -> Phase | None:
@@ -159,10 +148,6 @@ def _phase_of_event(effect: Effect, event: Mapping[str, Any]) -> Phase | None:
         refund = bool(detail.get("refundId")) or any(str(k).startswith("refund_") for k in kinds)
         return Phase.REFUND if refund else Phase.SHIPMENT
     return None  # receipts: their type names the phase
-
-
-def _sequence(variant: Variant, phase: Phase | None) -> Sequence:
-    return next(s for s in sequences_of(variant) if s.phase is phase)
 
 
 def _entry_evidence(entry: JournalEntry) -> dict[str, Any]:

@@ -12,35 +12,54 @@ is always HTTP 200 with ``{"status":"success"}`` or ``{"status":"error","code":.
 ``out_of_service``     our own failure, or the order is not ready yet: InvoiceBox retries
 =====================  ==============================================================
 
-A repeated notification is answered ``success`` and changes nothing; the monitoring test
-notification (id ``ffffffff-…``, empty ``merchantOrderId``) is verified and answered without
-touching any order. :func:`make_wsgi_app` mounts the handler in any WSGI server.
+A repeated notification is answered ``success`` and changes nothing — also when copies race in
+at once; the monitoring test notification (id ``ffffffff-…``, empty ``merchantOrderId``) is
+verified and answered without touching any order. Every rejection is logged at WARNING (logger
+``invoicebox_flow.webhook``) with its code, the notification id when it could be read and the
+request's ``X-Request-Id`` — never the key, the token or the body. :func:`make_wsgi_app` mounts
+the handler in any WSGI server.
+
+The handler applies notifications through anything that has the shop's ``merchant_id``,
+``notification_key`` and an ``apply_notification`` method (:class:`NotificationSink`):
+:class:`~invoicebox_flow.engine.OrderFlow` is one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+import attrs
 
 from . import jsonutil
 from .errors import ConcurrentUpdateError, InvoiceboxFlowError
 from .models import Order
-from .protocol import TEST_NOTIFICATION_ID
+from .protocol import TEST_NOTIFICATION_ID, NotificationAnswer
 from .signature import is_valid, signature_from_headers
-
-if TYPE_CHECKING:
-    from .engine import OrderFlow
+from .store import DuplicateNotificationError
 
 log = logging.getLogger("invoicebox_flow.webhook")
 
 MAX_BODY_BYTES = 1 << 20  # real notifications are a few KiB; refuse to hash megabytes of noise
 JSON_HEADERS = [("Content-Type", "application/json")]
+REQUEST_ID_HEADER = "x-request-id"
 
-Answer = tuple[int, list[tuple[str, str]], bytes]
+HttpAnswer = tuple[int, list[tuple[str, str]], bytes]
+Answer = tuple[str, str | None]  # ("success", None) or ("error", code)
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-def answer(code: str | None = None, message: str | None = None) -> Answer:
+class NotificationSink(Protocol):
+    """What the handler applies verified notifications to."""
+
+    merchant_id: str | None
+    notification_key: str | None
+
+    def apply_notification(self, notification: Order, notification_key: str) -> Answer: ...
+
+
+def answer(code: str | None = None, message: str | None = None) -> HttpAnswer:
     """HTTP 200 with the documented JSON body (success when ``code`` is None)."""
     if code is None:
         body: dict[str, Any] = {"status": "success"}
@@ -51,27 +70,54 @@ def answer(code: str | None = None, message: str | None = None) -> Answer:
     return 200, list(JSON_HEADERS), jsonutil.dumps(body).encode("utf-8")
 
 
+def _header(headers: Headers, name: str) -> str | None:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return next((str(v) for k, v in items if str(k).lower() == name), None)
+
+
+@attrs.frozen
+class _Verdict:
+    """How a notification is answered: ``code`` None is success; ``message`` goes into the
+    answer, ``reason`` only into the log."""
+
+    code: str | None = None
+    message: str | None = None
+    reason: str | None = None
+    notification_id: str | None = None
+
+
 class NotificationHandler:
     """Framework-free: ``handle(raw_body, headers) -> (status, headers, body)``."""
 
-    def __init__(self, flow: OrderFlow, *, max_attempts: int = 3):
-        self.flow = flow
+    def __init__(self, sink: NotificationSink, *, max_attempts: int = 3):
+        if not sink.notification_key or not sink.merchant_id:
+            raise ValueError("receiving notifications needs the shop's notification_key and merchant_id")
+        self.sink = sink
         self.max_attempts = max_attempts
 
-    def handle(self, raw_body: bytes, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Answer:
+    def handle(self, raw_body: bytes, headers: Headers) -> HttpAnswer:
+        headers = headers if isinstance(headers, Mapping) else list(headers)
+        request_id = _header(headers, REQUEST_ID_HEADER)
         try:
-            return self._handle(raw_body, headers)
-        except Exception:  # noqa: BLE001 — InvoiceBox must get an answer it retries on, never a 500
-            log.exception("notification could not be processed; answering out_of_service")
-            return answer("out_of_service")
+            verdict = self._handle(raw_body, headers)
+        except Exception:
+            log.exception("notification could not be processed (X-Request-Id %s); answering out_of_service", request_id)
+            return answer(NotificationAnswer.OUT_OF_SERVICE.value)
+        if verdict.code is not None:
+            reason = verdict.reason or verdict.message
+            log.warning("notification %s rejected: %s%s (X-Request-Id %s)", verdict.notification_id or "(unreadable)",
+                        verdict.code, f" — {reason}" if reason else "", request_id)
+        return answer(verdict.code, verdict.message)
 
-    def _handle(self, raw_body: bytes, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Answer:
+    def _handle(self, raw_body: bytes, headers: Headers) -> _Verdict:
         if not isinstance(raw_body, (bytes, bytearray)) or len(raw_body) > MAX_BODY_BYTES:
-            return answer("signature_error", "body missing or too large")
+            return _Verdict(NotificationAnswer.SIGNATURE_ERROR.value, "body missing or too large")
         signature = signature_from_headers(headers if isinstance(headers, Mapping) else list(headers))
         # the signature is checked over the exact bytes received, before anything is parsed
-        if not is_valid(bytes(raw_body), signature, self.flow.notification_key):
-            return answer("signature_error")
+        assert self.sink.notification_key is not None
+        if not is_valid(bytes(raw_body), signature, self.sink.notification_key):
+            return _Verdict(NotificationAnswer.SIGNATURE_ERROR.value,
+                            reason="X-Signature missing" if signature is None else "X-Signature does not match")
         try:
             data = jsonutil.loads(bytes(raw_body))
             if not isinstance(data, dict):
@@ -79,27 +125,36 @@ class NotificationHandler:
             notification = Order.from_json(data)
         except (ValueError, TypeError, KeyError, RecursionError, InvoiceboxFlowError):
             # signed, but not an order (or nested deeper than any order is)
-            return answer("order_not_found", "the body is not an order")
-        if notification.merchant_id != self.flow.merchant_id:
-            return answer("order_not_found", "another merchant's order")
+            return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "the body is not an order")
+        ident = notification.id if isinstance(notification.id, str) else None
+        if notification.merchant_id != self.sink.merchant_id:
+            return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "another merchant's order", notification_id=ident)
         if notification.id == TEST_NOTIFICATION_ID and not notification.merchant_order_id:
             log.info("monitoring test notification verified")
-            return answer()
+            return _Verdict(notification_id=ident)
         key = f"{notification.id}:{notification.status}"
         for _ in range(self.max_attempts):
             try:
-                status, code = self.flow.apply_notification(notification, key)
-                return answer(code) if status == "error" else answer()
+                status, code = self.sink.apply_notification(notification, key)
+            except DuplicateNotificationError:
+                # a copy that raced in at the same moment was applied: the documented success
+                return _Verdict(notification_id=ident)
             except ConcurrentUpdateError:
                 continue  # another worker changed the order meanwhile: decide again on fresh data
-        return answer("out_of_service", "the order is busy; retry later")
+            return _Verdict(code if status == "error" else None, notification_id=ident)
+        return _Verdict(NotificationAnswer.OUT_OF_SERVICE.value, "the order is busy; retry later", notification_id=ident)
 
 
-def make_wsgi_app(flow: OrderFlow, path: str = "/invoicebox/notification"):
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def make_wsgi_app(sink: NotificationSink, path: str = "/invoicebox/notification") -> WsgiApp:
     """A minimal WSGI app serving the notification endpoint at ``path`` (POST only)."""
-    handler = NotificationHandler(flow)
+    if not path.startswith("/"):
+        raise ValueError(f"the notification path must start with '/', not {path!r}")
+    handler = NotificationHandler(sink)
 
-    def app(environ, start_response):
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") != path:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
@@ -113,7 +168,7 @@ def make_wsgi_app(flow: OrderFlow, path: str = "/invoicebox/notification"):
         body = environ["wsgi.input"].read(min(length, MAX_BODY_BYTES + 1)) if length > 0 else b""
         headers = [(k[5:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("HTTP_")]
         status, response_headers, response_body = handler.handle(body, headers)
-        start_response(f"{status} OK", response_headers + [("Content-Length", str(len(response_body)))])
+        start_response(f"{status} OK", [*response_headers, ("Content-Length", str(len(response_body)))])
         return [response_body]
 
     return app

@@ -1,38 +1,18 @@
 """Shared fixtures: a live sandbox, a real SQLite store, the client, and a shop whose
-notification endpoint is served over HTTP so InvoiceBox's webhook really travels."""
+notification endpoint is served over HTTP so InvoiceBox's webhook really travels. The helpers
+behind them live in ``helpers.py``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 
 import pytest
+from helpers import FAST_RETRIES, Shop, make_shop
 
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
-from invoicebox_flow.money import basket_line
-from invoicebox_flow.models import LegalCustomer, PrivateCustomer
 from invoicebox_flow.sandbox import Buyer, Sandbox
-from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.store import Store
-from invoicebox_flow.webhook import make_wsgi_app
-
-PG_URL_ENV = "INVOICEBOX_FLOW_TEST_PG_URL"
-FAST_RETRIES = (0.02, 0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1)
-
-# A company (10-digit INN with KPP) and a sole proprietor (12-digit INN, no KPP), checksums valid.
-COMPANY = dict(name="ООО «Вектор»", vat_number="7812345675", tax_registration_reason_code="781201001",
-               registration_address="191186, Санкт-Петербург, Невский пр., 1", email="buh@vector.example")
-SOLE_PROPRIETOR = dict(name="ИП Иванов Иван Иванович", vat_number="781234567870", email="ip@ivanov.example")
-
-
-class Shop:
-    """The integrator's side in tests: the flow, its store and its notification URL."""
-
-    def __init__(self, flow: OrderFlow, notification_url: str):
-        self.flow = flow
-        self.notification_url = notification_url
 
 
 @pytest.fixture
@@ -54,21 +34,6 @@ def client(sandbox) -> Iterator[InvoiceboxClient]:
         yield c
 
 
-def make_shop(client: InvoiceboxClient, store: Store, sandbox: Sandbox, **flow_kwargs) -> tuple[Shop, LoopbackServer]:
-    holder: dict = {}
-
-    def app(environ, start_response):  # the flow is created after the server has its URL
-        return holder["wsgi"](environ, start_response)
-
-    served = LoopbackServer(app)
-    url = served.url + "/invoicebox/notification"
-    flow = OrderFlow(client, store, merchant_id=sandbox.merchant_id, notification_key=sandbox.notification_key,
-                     notification_url=url, success_url="http://shop.example/ok", fail_url="http://shop.example/fail",
-                     **flow_kwargs)
-    holder["wsgi"] = make_wsgi_app(flow)
-    return Shop(flow, url), served
-
-
 @pytest.fixture
 def shop(client, store, sandbox) -> Iterator[Shop]:
     s, served = make_shop(client, store, sandbox)
@@ -86,39 +51,6 @@ def buyer() -> Buyer:
     return Buyer()
 
 
-# --- order data ----------------------------------------------------------------------------
-
-
-def course_lines():
-    return [basket_line(sku="COURSE-PY-90", name="Онлайн-курс «Python для аналитиков», доступ 90 дней",
-                        unit_price="1200.00", quantity=2, vat_code="RUS_VAT20", type="service")]
-
-
-def goods_lines():
-    return [
-        basket_line(sku="BOOK-1", name="Книга «Python»", unit_price="990.00", quantity=3, vat_code="RUS_VAT10",
-                    type="commodity", payment_type="full_prepayment"),
-        basket_line(sku="MUG-1", name="Кружка", unit_price="450.50", quantity=1, vat_code="RUS_VAT20",
-                    type="commodity"),
-    ]
-
-
-def private_customer():
-    return PrivateCustomer(name="Анна Смирнова", phone="79215550101", email="anna@example.org")
-
-
-def legal_customer(sole_proprietor: bool = False):
-    return LegalCustomer(**(SOLE_PROPRIETOR if sole_proprietor else COMPANY))
-
-
-def in_days(days: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(days=days)
-
-
-def pg_url() -> str | None:
-    return os.environ.get(PG_URL_ENV) or None
-
-
 # --- executable specs: trace of every scenario, machine coverage, --trace-diagrams -----------
 #
 # After each pytest-bdd scenario, the orders it registered in ``spec_orders`` are turned into
@@ -134,7 +66,7 @@ import attrs as _attrs
 
 from invoicebox_flow import tracing as _tracing
 from invoicebox_flow.flows import Variant as _Variant
-from invoicebox_flow.flows import transitions_for as _transitions_for
+from invoicebox_flow.flows import DOCUMENTED_FLOW as _DOCUMENTED_FLOW
 from invoicebox_flow.trace import Trace as _Trace
 
 SPEC_MODULE = "test_specs.py"
@@ -165,7 +97,7 @@ class SpecRecord:
         return self.expected > 0 and self.selected == self.expected
 
     def to_json(self) -> dict:
-        index = {v: list(_transitions_for(v)) for v in _Variant}
+        index = {v: list(_DOCUMENTED_FLOW.lifecycle(v).transitions) for v in _Variant}
         return {
             "messages": [_attrs.asdict(m) for m in self.trace.messages()],
             "scenarios": [{"feature": s.feature, "scenario": s.scenario,
@@ -185,7 +117,7 @@ class SpecRecord:
                              evidence=m["evidence"])
             return trace
 
-        index = {v: list(_transitions_for(v)) for v in _Variant}
+        index = {v: list(_DOCUMENTED_FLOW.lifecycle(v).transitions) for v in _Variant}
         return cls(trace=trace_of(data["messages"]),
                    scenarios=[ScenarioTrace(s["feature"], s["scenario"], trace_of(s["messages"]))
                               for s in data["scenarios"]],

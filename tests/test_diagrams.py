@@ -26,15 +26,19 @@ from invoicebox_flow.diagrams import (
 from invoicebox_flow.diagrams.state import PHASE_WORDS, UNDRAWN
 from invoicebox_flow.errors import ValidationError
 from invoicebox_flow.flows import (
+    DOCUMENTED_FLOW,
     SEQUENCES,
+    FlowDefinition,
+    Origin,
+    Phase,
     Variant,
+    build_lifecycle,
     lifecycle_machine,
+    phase_machine,
+    phase_transitions,
     sequence,
-    sequence_machine,
-    transitions_for,
+    sequences_of,
 )
-from invoicebox_flow.flows import sequences as definitions
-from invoicebox_flow.flows.lifecycle import build_machine, sequence_transitions
 from invoicebox_flow.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,29 +161,38 @@ def machine_moves(machine) -> set[tuple[str, str, str]]:
     }
 
 
-MACHINES = [(f"{v.value}-lifecycle", lifecycle_machine(v), transitions_for(v)) for v in Variant] + [
-    (seq.name, sequence_machine(seq), sequence_transitions(seq)) for seq in SEQUENCES
-]
+def _machines():
+    out = []
+    for lc in DOCUMENTED_FLOW:
+        out.append((f"{lc.variant.value}-lifecycle", lc, lifecycle_machine(lc), lc.transitions, None))
+        for seq in lc.sequences:
+            out.append((seq.name, lc, phase_machine(lc, seq.phase), phase_transitions(lc, seq.phase), seq.phase))
+    return out
 
 
-@pytest.mark.parametrize("name,machine,data", MACHINES, ids=[m[0] for m in MACHINES])
-def test_state_diagram_draws_every_transition_and_nothing_else(name, machine, data):
-    text = render_state_diagram(machine, name, transitions=data)
+MACHINES = _machines()
+
+
+@pytest.mark.parametrize("name,lifecycle,machine,data,phase", MACHINES, ids=[m[0] for m in MACHINES])
+def test_state_diagram_draws_every_transition_and_nothing_else(name, lifecycle, machine, data, phase):
+    text = render_state_diagram(lifecycle, name, machine=machine, transitions=data)
     assert drawn_moves(text) == machine_moves(machine)
-    assert render_state_diagram(machine, name, transitions=data) == text  # deterministic
+    assert render_state_diagram(lifecycle, name, machine=machine, transitions=data) == text  # deterministic
 
 
-@pytest.mark.parametrize("name,machine,data", MACHINES, ids=[m[0] for m in MACHINES])
-def test_machine_and_its_transition_data_draw_the_same_diagram(name, machine, data):
-    from_machine = render_state_diagram(machine, name, transitions=data)
-    assert render_state_diagram(data, name, initial=machine.initial) == from_machine
-    # a second machine built from the same data draws identically too
-    rebuilt = build_machine(data, machine.initial, "again")
-    assert render_state_diagram(rebuilt, name, transitions=data) == from_machine
+@pytest.mark.parametrize("name,lifecycle,machine,data,phase", MACHINES, ids=[m[0] for m in MACHINES])
+def test_machine_and_its_transition_data_draw_the_same_diagram(name, lifecycle, machine, data, phase):
+    from_machine = render_state_diagram(lifecycle, name, machine=machine, transitions=data)
+    assert render_state_diagram(lifecycle, name, transitions=data, initial=machine.initial) == from_machine
+    # the machine of an equal but distinct lifecycle value is built anew, and draws identically
+    twin = attrs.evolve(lifecycle)
+    rebuilt = lifecycle_machine(twin) if phase is None else phase_machine(twin, phase)
+    assert rebuilt is not machine
+    assert render_state_diagram(twin, name, machine=rebuilt, transitions=data) == from_machine
 
 
 def test_dynamic_destinations_all_appear():
-    moves = drawn_moves(render_state_diagram(lifecycle_machine(Variant.PRIVATE), "t"))
+    moves = drawn_moves(render_state_diagram(DOCUMENTED_FLOW.private, "t"))
     for dest in ("paid", "shipped", "partially_refunded", "shipping_unavailable"):
         assert ("refund_requested", dest, "refund_failed") in moves
     for dest in ("partially_refunded", "refunded"):
@@ -192,59 +205,50 @@ def edge_labels(text: str) -> list[tuple[str, str]]:
             for label in m.group(3).split("<br/>")]
 
 
-@pytest.mark.parametrize("variant", list(Variant))
-def test_lifecycle_marks_documented_steps_and_undrawn_paths(variant):
-    text = render_state_diagram(lifecycle_machine(variant), "t", transitions=transitions_for(variant))
+@pytest.mark.parametrize("lifecycle", DOCUMENTED_FLOW.lifecycles, ids=lambda lc: lc.variant.value)
+def test_lifecycle_marks_documented_steps_and_undrawn_paths(lifecycle):
+    text = render_state_diagram(lifecycle, "t", machine=lifecycle_machine(lifecycle))
     lines = text.splitlines()
     assert lines[:5] == ["---", 'title: "t"', "---", "stateDiagram-v2", "    [*] --> new"]
     for final in ("refunded", "canceled", "expired"):
         assert f"    {final} --> [*]" in lines
     labels = edge_labels(text)
-    for tr in transitions_for(variant):
+    for tr in lifecycle.transitions:
         for source in tr.sources:
-            mine = [label for src, label in labels if src == source.value and label.split(" ")[0] == tr.trigger]
+            mine = [label for src, label in labels if src == source and label.split(" ")[0] == tr.trigger]
             assert mine, (tr.trigger, source)
-            if tr.step_in(variant) is not None:
-                expected = f"({PHASE_WORDS[tr.sequence_phase]}, шаг {tr.step})"
+            if tr.origin is Origin.DOCUMENTED:
+                expected = f"({PHASE_WORDS[tr.phase]}, шаг {tr.step})"
             else:
                 expected = f"({UNDRAWN})"
             assert all(label.endswith(expected) for label in mine), (tr.trigger, source, mine)
 
 
 def test_one_trigger_marks_the_step_of_each_source():
-    text = render_state_diagram(lifecycle_machine(Variant.LEGAL), "t", transitions=transitions_for(Variant.LEGAL))
-    labels = edge_labels(text)
+    labels = edge_labels(render_state_diagram(DOCUMENTED_FLOW.legal, "t"))
     assert ("shipped", "send_documents (отгрузка, шаг 3)") in labels
     assert ("refunded", "send_documents (возврат, шаг 6)") in labels
 
 
-@pytest.mark.parametrize("seq", SEQUENCES, ids=[s.name for s in SEQUENCES])
-def test_steps_table_and_state_diagram_name_the_same_steps(seq):
-    """The page lists a step's triggers (from the sequence) and marks edges with steps (from the
-    lifecycle); both declarations must agree or the page would contradict itself."""
-    declared = {(tr.trigger, tr.step) for tr in sequence_transitions(seq) if tr.step is not None}
-    listed = {(trigger, step.number) for step in seq.steps for trigger in step.triggers}
-    assert declared == listed
-
-
-def test_sequence_machine_labels_name_the_step():
-    seq = sequence("private-payment")
-    lines = render_state_diagram(sequence_machine(seq), "t", transitions=sequence_transitions(seq)).splitlines()
+def test_phase_machine_labels_name_the_step():
+    lc = DOCUMENTED_FLOW.private
+    lines = render_state_diagram(lc, "t", machine=phase_machine(lc, Phase.PAYMENT),
+                                 transitions=phase_transitions(lc, Phase.PAYMENT)).splitlines()
     assert "    new --> order_placed : place (шаг 1)" in lines
     assert "    awaiting_payment --> paid : confirm_payment (шаг 10)" in lines
     assert "    payment_link_issued --> canceled : cancel (вне схемы)" in lines
     assert "    payment_link_issued --> payment_link_issued : update (вне схемы)" in lines
 
 
-def test_machine_without_transition_data_draws_triggers_and_guards_only():
-    seq = sequence("private-shipment")
-    lines = render_state_diagram(sequence_machine(seq), "t").splitlines()
-    assert "    paid --> shipment_requested : request_shipment [not_shipped]" in lines
-    assert "    shipment_requested --> paid : shipment_failed" in lines
+def test_guards_and_run_time_destinations_are_drawn():
+    lc = DOCUMENTED_FLOW.private
+    lines = render_state_diagram(lc, "t", transitions=phase_transitions(lc, Phase.SHIPMENT)).splitlines()
+    assert "    paid --> shipment_requested : request_shipment [not_shipped] (шаг 1)" in lines
+    assert "    shipment_requested --> paid : shipment_failed (вне схемы)" in lines
 
 
 def test_state_diagram_title_is_quoted_for_yaml():
-    text = render_state_diagram(sequence_machine(SEQUENCES[0]), 'Чек "полный расчёт": x')
+    text = render_state_diagram(DOCUMENTED_FLOW.private, 'Чек "полный расчёт": x')
     assert text.splitlines()[1] == 'title: "Чек \\"полный расчёт\\": x"'
 
 
@@ -284,14 +288,15 @@ def test_committed_diagrams_are_up_to_date():
     assert check(ROOT) == []
 
 
-def test_changed_message_text_names_exactly_its_file(monkeypatch, tmp_path):
+def test_changed_message_text_names_exactly_its_file(tmp_path):
     write(tmp_path)
     assert check(tmp_path) == []
     changed = with_step_text(sequence("legal-shipment"), 1, "Вызов метода отгрузки заказа")
-    monkeypatch.setattr(definitions, "SEQUENCES",
-                        tuple(changed if s.name == changed.name else s for s in definitions.SEQUENCES))
-    assert check(tmp_path) == ["diagrams/legal-shipment.md"]
-    assert check(ROOT) == ["diagrams/legal-shipment.md"]
+    legal = build_lifecycle(Variant.LEGAL, [changed if s.name == changed.name else s
+                                            for s in sequences_of(Variant.LEGAL)])
+    flow = FlowDefinition(DOCUMENTED_FLOW.name, private=DOCUMENTED_FLOW.private, legal=legal)
+    assert check(tmp_path, flow) == ["diagrams/legal-shipment.md"]
+    assert check(ROOT, flow) == ["diagrams/legal-shipment.md"]
 
 
 def test_missing_extra_and_hand_edited_files_are_named(tmp_path):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import course_lines, goods_lines, legal_customer, private_customer
+from helpers import course_lines, goods_lines, legal_customer, pay, private_customer
 from db_fixtures import db_url  # noqa: F401 (fixture: SQLite file or PostgreSQL schema)
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow, OrderView
@@ -19,7 +19,7 @@ from invoicebox_flow.errors import (
     ResultUnknownError,
     ValidationError,
 )
-from invoicebox_flow.flows import State, Variant, lifecycle_machine
+from invoicebox_flow.flows import DOCUMENTED_FLOW, State, Variant, lifecycle_machine
 from invoicebox_flow.money import basket_line
 from invoicebox_flow.sandbox import Sandbox
 from invoicebox_flow.store import OrderRecord, Store
@@ -31,17 +31,6 @@ def store(db_url):
     s = Store(db_url)
     yield s
     s.dispose()
-
-
-def pay(flow, buyer, sandbox, order_id: str) -> OrderView:
-    """Steps 4–10: redirect, pay on the page over HTTP, come back, get notified."""
-    url = flow.redirect_buyer(order_id)
-    buyer.open(url)
-    location = buyer.pay(url)
-    assert location.startswith("http://shop.example/ok")
-    flow.buyer_returned(order_id)
-    sandbox.wait_idle()
-    return flow.get(order_id)
 
 
 def test_private_order_runs_payment_shipment_and_two_refunds(flow, buyer, sandbox):
@@ -247,13 +236,21 @@ def _stored_order(store, order_id: str, variant: Variant, state: str) -> None:
                     JournalEntry(order_id=order_id, trigger="place", from_state="new", to_state=state, actor="test"))
 
 
+def _adapts(variant: Variant, state: str) -> set[str]:
+    """Actions that adapt instead of refusing: the buyer coming back (either page) to an order
+    that is paid, over, or already awaiting its payment changes nothing."""
+    lc = DOCUMENTED_FLOW.lifecycle(variant)
+    settled = lc.paid_states | lc.final_states | lc.awaiting_payment_states
+    return {TRIGGER_OF_ACTION["buyer_returned"]} if state in settled else set()
+
+
 def _refused_cases():
     for variant in Variant:
-        machine = lifecycle_machine(variant)
+        machine = lifecycle_machine(DOCUMENTED_FLOW.lifecycle(variant))
         for state in machine.states:
             if state == State.NEW.value:
                 continue
-            allowed = {t for t in machine.events if machine.events[t].transitions.get(state)}
+            allowed = {t for t in machine.events if machine.events[t].transitions.get(state)} | _adapts(variant, state)
             for action in ACTIONS:
                 trigger = TRIGGER_OF_ACTION.get(action, action)
                 if trigger not in allowed:
@@ -280,6 +277,15 @@ def test_refused_action_changes_nothing(module_sandbox, store, variant, state, a
     assert store.get("S-1") == before and store.journal("S-1") == journal_before
     assert store.outbox(order_id="S-1") == []
     assert sandbox.requests() == []
+
+
+@pytest.mark.parametrize("success", [True, False], ids=["success-page", "fail-page"])
+def test_a_buyer_coming_back_to_a_paid_order_changes_nothing(flow, buyer, sandbox, success):
+    flow.place("BR-1", course_lines(), private_customer(), description="x")
+    paid = pay(flow, buyer, sandbox, "BR-1")
+    journal = flow.history("BR-1")
+    assert flow.buyer_returned("BR-1", success=success) == paid
+    assert flow.history("BR-1") == journal
 
 
 def test_facts_are_confirmed_against_what_invoicebox_issued(flow, buyer, sandbox):

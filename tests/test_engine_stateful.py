@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from conftest import FAST_RETRIES, course_lines, goods_lines, legal_customer, make_shop, private_customer
+from helpers import FAST_RETRIES, course_lines, goods_lines, legal_customer, make_shop, private_customer
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.errors import FlowError, InvalidRequestError
 from invoicebox_flow.flows import State

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections import Counter
 
-from conftest import course_lines, private_customer
+from helpers import course_lines, private_customer
 
 ORDERS = 12
 

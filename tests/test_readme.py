@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import FAST_RETRIES
+from helpers import FAST_RETRIES
 from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import sequence
@@ -49,10 +49,10 @@ def readme_shop(tmp_path, monkeypatch):
     served over HTTP that hands notifications to the ``flow`` the example creates."""
     namespace: dict = {"__name__": "__main__"}  # Flask(__name__) looks the module up
 
-    def webhook(environ, start_response):
+    def webhook(environ, start_response):  # the example's shop: the packing one once it exists
         from invoicebox_flow import make_wsgi_app
 
-        return make_wsgi_app(namespace["flow"])(environ, start_response)
+        return make_wsgi_app(namespace.get("shop") or namespace["flow"])(environ, start_response)
 
     served = LoopbackServer(webhook)
     with Sandbox(notification_retry_delays=FAST_RETRIES) as ib:
@@ -87,6 +87,24 @@ def _deliver(ib: Sandbox, url: str, namespace: dict) -> None:
     forged = requests.post(url, data=body, headers={"X-Signature": sign(body, "wrong"),
                                                     "Content-Type": "application/json"}, timeout=5)
     assert forged.status_code == 200 and forged.json()["code"] == "signature_error"
+
+
+def test_the_packing_example_packs_before_shipping_for_both_buyers(readme_shop):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    exec(block_starting("packing = DOCUMENTED_FLOW"), namespace)
+    shop = namespace["shop"]
+    for order_id in ("B-1", "B-2"):
+        Buyer().pay(shop.redirect_buyer(order_id))  # what the buyers do between the two blocks
+    ib.wait_idle()
+    assert [shop.get(o).state for o in ("B-1", "B-2")] == ["paid", "paid"]
+    exec(block_starting('shop.fire(order_id, "pack")'), namespace)
+    ib.wait_idle()
+    b1, b2 = shop.get("B-1"), shop.get("B-2")
+    assert (b1.state, b2.state) == ("shipped", "shipped")
+    assert sorted(r["type"] for r in ib.receipts(b1.invoicebox_id)) == ["full_settlement", "prepayment_full"]
+    assert sorted(d["kind"] for d in ib.documents(b2.invoicebox_id)) == ["torg12", "transfer_report"]
+    assert [e.trigger for e in shop.history("B-2")].count("pack") == 1
 
 
 @pytest.mark.parametrize(("fragment", "app_name"), [

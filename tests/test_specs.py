@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import (
+from helpers import (
     FAST_RETRIES,
     Shop,
     course_lines,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from db_fixtures import add, db_url, draft, new_order, placed, sqlite_url, step, store  # noqa: F401 (fixtures)
 
 from invoicebox_flow.errors import ConcurrentUpdateError, FlowError, OrderNotFoundError, ValidationError
-from invoicebox_flow.flows.lifecycle import State
+from invoicebox_flow.flows import State
 from invoicebox_flow.flows.steps import Variant
 from invoicebox_flow.store import (
     SCHEMA_VERSION,

@@ -17,10 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import SPEC_MODULE, SpecRecord
+from helpers import SPEC_MODULE, SpecRecord
 
 from invoicebox_flow.diagrams import render_sequence
-from invoicebox_flow.flows import SEQUENCES, State, Variant, sequence, transitions_for
+from invoicebox_flow.flows import DOCUMENTED_FLOW, SEQUENCES, State, Variant, sequence
 from invoicebox_flow.store import JournalEntry
 from invoicebox_flow.trace import Trace
 from invoicebox_flow.tracing import describe_transition, event_steps, fired_transitions, journal_steps
@@ -100,7 +100,8 @@ def test_the_record_is_sound(record: SpecRecord):
 
 @pytest.mark.spec_coverage
 def test_every_lifecycle_transition_is_exercised_by_a_scenario(record: SpecRecord):
-    missing = [describe_transition(v, t) for v in Variant for t in transitions_for(v) if (v, t) not in record.fired]
+    missing = [describe_transition(lc, t) for lc in DOCUMENTED_FLOW for t in lc.transitions
+               if (lc.variant, t) not in record.fired]
     assert not missing, "no scenario exercised these transitions:\n  " + "\n  ".join(missing)
 
 
@@ -141,13 +142,13 @@ def _entry(trigger: str, from_state: State, to_state: State, outcome: str = "ok"
 
 
 def test_send_documents_is_the_shipment_or_the_refund_step_by_the_state_it_left():
-    steps = journal_steps(Variant.LEGAL, [_entry("send_documents", State.SHIPPED, State.SHIPPED),
+    steps = journal_steps(DOCUMENTED_FLOW.legal, [_entry("send_documents", State.SHIPPED, State.SHIPPED),
                                           _entry("send_documents", State.REFUNDED, State.REFUNDED)])
     assert [(seq.name, step.number) for seq, step, _ in steps] == [("legal-shipment", 3), ("legal-refund", 6)]
 
 
 def test_only_the_first_trigger_of_a_step_is_the_step():
-    steps = journal_steps(Variant.PRIVATE, [
+    steps = journal_steps(DOCUMENTED_FLOW.private, [
         _entry("request_shipment", State.PAID, State.SHIPMENT_REQUESTED),
         _entry("shipment_accepted", State.SHIPMENT_REQUESTED, State.SHIPPED),  # the outcome of step 1
         _entry("confirm_payment", State.AWAITING_PAYMENT, State.PAID),
@@ -164,8 +165,8 @@ def test_documents_go_to_the_phase_their_event_names():
         {"seq": 3, "at": 3.0, "effect": "receipt_registered", "receipt": "refund", "detail": {}},
         {"seq": 4, "at": 4.0, "effect": "not_a_documented_effect", "receipt": None, "detail": {}},
     ]
-    legal = [(seq.name, step.number) for seq, step, _ in event_steps(Variant.LEGAL, events)]
-    private = [(seq.name, step.number) for seq, step, _ in event_steps(Variant.PRIVATE, events)]
+    legal = [(seq.name, step.number) for seq, step, _ in event_steps(DOCUMENTED_FLOW.legal, events)]
+    private = [(seq.name, step.number) for seq, step, _ in event_steps(DOCUMENTED_FLOW.private, events)]
     assert legal == [("legal-shipment", 2), ("legal-refund", 5)]
     assert private == [("private-refund", 5)]
 

@@ -30,7 +30,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import course_lines, goods_lines, legal_customer, make_shop, private_customer
+from helpers import course_lines, goods_lines, legal_customer, make_shop, private_customer
 from invoicebox_flow import jsonutil
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow

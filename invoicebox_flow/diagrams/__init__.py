@@ -10,9 +10,9 @@ Module by concern: ``mermaid`` (escaping), ``sequence``, ``state``, ``pages``, `
 ``svg``, ``command``.
 """
 
+from ..mermaid import check_participant, escape_text
 from .command import cli_diagrams
 from .files import check, write
-from .mermaid import check_participant, escape_text
 from .pages import HEADER, generate
 from .sequence import render_sequence, render_steps
 from .state import render_state_diagram

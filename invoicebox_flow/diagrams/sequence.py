@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from ..errors import ValidationError
 from ..flows.steps import Sequence, Step
-from .mermaid import UNRENDERABLE, check_participant, escape_text
+from ..mermaid import UNRENDERABLE, check_participant, escape_text
 
 INDENT = " " * 4
 BLOCK_INDENT = " " * 6

@@ -2,10 +2,11 @@
 
 Every transition the machine can take is an edge ``source --> dest : label``: one edge per
 source, one per possible destination of a transition whose destination is chosen at run time
-(``DYNAMIC_DESTINATIONS``), and a self-loop for an internal transition (the trigger runs, the
+(a refund ends partially or fully refunded; a refused call returns where it started), and a self-loop for an internal transition (the trigger runs, the
 state stays; a state's internal transitions share one loop, one label line each). The label is
 the trigger, its guard if it has one, and the documented step it carries out — ``place (шаг 1)``
-— or ``(вне схемы)`` for a path the documented diagrams do not draw.
+— ``(вне схемы)`` for a path the documented diagrams do not draw, ``(шаг магазина)`` for an
+integrator's own step.
 
 ``transitions`` can draw Mermaid state diagrams itself (``GraphMachine(graph_engine="mermaid")``),
 but not for a ``model=None`` machine (``get_graph`` needs a model), it colours the model's
@@ -20,15 +21,15 @@ from collections.abc import Iterable, Mapping
 import attrs
 from transitions import Machine
 
-from ..flows.lifecycle import FINAL_STATES, State, Transition, expand
-from ..flows.steps import Phase
-from .mermaid import escape_text
+from ..flows import Lifecycle, Origin, Phase, Transition
+from ..flows.machines import machine_items, target_condition
+from ..mermaid import escape_text
 
 INDENT = " " * 4
 UNDRAWN = "вне схемы"
+EXTENSION = "шаг магазина"
 LOOP_SEPARATOR = "<br/>"
 PHASE_WORDS = {Phase.PAYMENT: "оплата", Phase.SHIPMENT: "отгрузка", Phase.REFUND: "возврат"}
-_STATE_RANK = {s.value: i for i, s in enumerate(State)}
 
 
 @attrs.frozen
@@ -45,28 +46,33 @@ class Edge:
         return self.source if self.dest is None else self.dest
 
 
-def edges_of_machine(machine: Machine) -> list[Edge]:
+def edges_of_machine(machine: Machine, rank: Mapping[str, int]) -> list[Edge]:
     """Every transition of a `transitions` machine, trigger by trigger."""
     edges = []
     for name, event in machine.events.items():
         for source, moves in event.transitions.items():
             for move in moves:
-                conditions = tuple(c.func if c.target else f"not {c.func}" for c in move.conditions)
+                conditions = tuple(str(c.func) if c.target else f"not {c.func}" for c in move.conditions)
                 edges.append(Edge(name, source, move.dest, conditions))
-    return _ordered(edges)
+    return _ordered(edges, rank)
 
 
-def edges_of_transitions(transitions: Iterable[Transition]) -> list[Edge]:
+def edges_of_transitions(lifecycle: Lifecycle, transitions: Iterable[Transition]) -> list[Edge]:
     """The same edges, from the lifecycle's :class:`Transition` data (as the machine is built)."""
     edges = []
     for tr in transitions:
-        for item in expand(tr):
+        for item in machine_items(lifecycle, tr):
             for source in item["source"]:
                 edges.append(Edge(tr.trigger, source, item["dest"], tuple(item.get("conditions", ()))))
-    return _ordered(edges)
+    return _ordered(edges, state_rank(lifecycle))
 
 
-def _ordered(edges: list[Edge]) -> list[Edge]:
+def state_rank(lifecycle: Lifecycle) -> dict[str, int]:
+    """States in the lifecycle's order: the order edges are drawn in."""
+    return {name: i for i, name in enumerate(lifecycle.state_names)}
+
+
+def _ordered(edges: list[Edge], rank_of: Mapping[str, int]) -> list[Edge]:
     """Triggers in definition order; within a trigger, sources then destinations in lifecycle order.
 
     A machine groups a trigger's moves by source while the data lists them by destination; this
@@ -77,7 +83,7 @@ def _ordered(edges: list[Edge]) -> list[Edge]:
         first_seen.setdefault(edge.trigger, len(first_seen))
 
     def rank(state: str) -> tuple[int, str]:
-        return (_STATE_RANK.get(state, len(_STATE_RANK)), state)
+        return (rank_of.get(state, len(rank_of)), state)
 
     return sorted(edges, key=lambda e: (first_seen[e.trigger], rank(e.source), rank(e.target)))
 
@@ -93,57 +99,58 @@ def step_marks(transitions: Iterable[Transition]) -> dict[tuple[str, str], list[
     several_phases = len({tr.phase for tr in transitions}) > 1
     marks: dict[tuple[str, str], list[str]] = {}
     for tr in transitions:
-        if tr.sequence_phase is None or tr.step is None:
+        if tr.origin is Origin.EXTENSION:
+            mark = EXTENSION
+        elif tr.origin is Origin.UNDRAWN or tr.step is None or tr.phase is None:
             mark = UNDRAWN
         elif several_phases:
-            mark = f"{PHASE_WORDS[tr.sequence_phase]}, шаг {tr.step}"
+            mark = f"{PHASE_WORDS[tr.phase]}, шаг {tr.step}"
         else:
             mark = f"шаг {tr.step}"
         for source in tr.sources:
-            found = marks.setdefault((tr.trigger, source.value), [])
+            found = marks.setdefault((tr.trigger, source), [])
             if mark not in found:
                 found.append(mark)
     return marks
 
 
-def edge_label(edge: Edge, marks: Mapping[tuple[str, str], list[str]] | None) -> str:
+def edge_label(edge: Edge, marks: Mapping[tuple[str, str], list[str]]) -> str:
     # A guard that only selects this edge's own destination says nothing the arrow does not.
-    guards = [c for c in edge.conditions if c != f"target_is_{edge.target}"]
+    guards = [c for c in edge.conditions if c != target_condition(edge.target)]
     label = edge.trigger + (f" [{', '.join(guards)}]" if guards else "")
-    if marks is None:
-        return label
     return f"{label} ({' / '.join(marks.get((edge.trigger, edge.source)) or [UNDRAWN])})"
 
 
 def render_state_diagram(
-    machine_or_transitions: Machine | Iterable[Transition],
+    lifecycle: Lifecycle,
     title: str,
     *,
     transitions: Iterable[Transition] | None = None,
+    machine: Machine | None = None,
     initial: str | None = None,
-    final_states: Iterable[str] = tuple(s.value for s in State if s in FINAL_STATES),
 ) -> str:
-    """A Mermaid ``stateDiagram-v2`` of a machine, or of the :class:`Transition` data it is built from.
+    """A Mermaid ``stateDiagram-v2`` of a lifecycle, or of some of its transitions (a phase).
 
-    Edges are labelled with the documented step each transition carries out, or ``вне схемы``,
-    from the transition data: the data drawn, or ``transitions`` for a machine (without them a
-    machine's edges carry only triggers and guards). ``initial`` defaults to the machine's
-    initial state, or for data to ``new`` when present, else the first source. The output
-    depends only on the input: the same input gives the same text.
+    Edges are drawn from the transition data, or from ``machine`` (built from the same data:
+    both give the same lines, which the tests check), and labelled with the documented step
+    each transition carries out, ``вне схемы`` or ``шаг магазина``. ``initial`` defaults to the
+    machine's initial state, else the lifecycle's when it is drawn, else the first source. The
+    output depends only on the input: the same input gives the same text.
     """
-    if isinstance(machine_or_transitions, Machine):
-        edges = edges_of_machine(machine_or_transitions)
-        initial = initial or machine_or_transitions.initial
+    transitions = tuple(lifecycle.transitions if transitions is None else transitions)
+    if machine is not None:
+        edges = edges_of_machine(machine, state_rank(lifecycle))
+        initial = initial or machine.initial
     else:
-        transitions = tuple(machine_or_transitions)
-        edges = edges_of_transitions(transitions)
-    marks = step_marks(transitions) if transitions is not None else None
+        edges = edges_of_transitions(lifecycle, transitions)
+    marks = step_marks(transitions)
     states: dict[str, None] = {}
     for edge in edges:
         states.setdefault(edge.source)
         states.setdefault(edge.target)
     if initial is None:
-        initial = State.NEW.value if State.NEW.value in states else (edges[0].source if edges else None)
+        initial = lifecycle.initial if lifecycle.initial in states else (edges[0].source if edges else None)
+    final_states = [name for name in lifecycle.state_names if name in lifecycle.final_states]
 
     lines = ["---", f"title: {_yaml_string(title)}", "---", "stateDiagram-v2"]
     if initial is not None:

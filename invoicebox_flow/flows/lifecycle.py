@@ -1,232 +1,115 @@
-"""The shop's order lifecycle: states, transitions and the `transitions` machines built from them.
+"""The documented lifecycle of each buyer variant, built from the six documented sequences.
 
-An order lives through the three documented phases of its buyer variant — payment, shipment,
-refund — plus the endings the diagrams do not draw (cancellation, expiry, a declined payment,
-refusal with ``shipping_unavailable``). Each :class:`Transition` names the documented step it
-carries out (``sequence`` + ``step``) or says it is an undrawn path (``sequence=None``).
+The documented transitions are declared on the steps of :mod:`.sequences`; this module adds the
+paths real orders take that the diagrams do not draw, and builds the two lifecycles of
+:data:`DOCUMENTED_FLOW`.
 
 Calls to InvoiceBox are split in two transitions: the *request* (``invoice_requested``,
 ``shipment_requested``, ``refund_requested``) is committed before the call, so that two workers
-cannot both make it, and the *outcome* (accepted → next state, failed → back to where it came
-from, recorded in ``resume_state``) is committed after. A crash in between leaves the order in a
-``*_requested`` state that reconciliation resolves by looking the object up at InvoiceBox.
-
-Machines are built once per variant and per documented sequence, with ``model=None`` and
-``auto_transitions=False``; orders are plain objects with a ``state`` attribute fired through
-``machine.events[name].trigger(order)`` (see docs on why: one machine per order costs ~77 KiB).
+cannot both make it, and the *outcome* (accepted → next state, refused → back to where it came
+from) is committed after. A crash in between leaves the order in a ``*_requested`` state that
+reconciliation resolves by looking the object up at InvoiceBox.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 
 import attrs
-from transitions import Machine
 
-from .sequences import SEQUENCES, sequence
-from .steps import Phase, Sequence, Step, Variant
+from ..protocol import CREATE_ORDER, CREATE_REFUND, CREATE_SHIPMENT
+from .definition import FlowDefinition, Lifecycle
+from .sequences import sequences_of
+from .states import DOCUMENTED_STATES, REFUNDABLE, UNPAID_AT_INVOICEBOX, StateSpec
+from .states import State as ST
+from .steps import RESUME, CallRole, Origin, Phase, Sequence, Transition, Variant
+from .triggers import Trigger as TR
 
-
-class State(str, enum.Enum):
-    NEW = "new"  # in memory only, before the order is first stored
-    ORDER_PLACED = "order_placed"
-    INVOICE_REQUESTED = "invoice_requested"
-    PAYMENT_LINK_ISSUED = "payment_link_issued"
-    BUYER_REDIRECTED = "buyer_redirected"
-    AWAITING_PAYMENT = "awaiting_payment"  # the buyer came back to the shop; the notification has not
-    PAYMENT_DECLINED = "payment_declined"  # the buyer declined on the page; may still pay later
-    PAID = "paid"
-    SHIPPING_UNAVAILABLE = "shipping_unavailable"  # paid, but the shop refused it; must be refunded
-    SHIPMENT_REQUESTED = "shipment_requested"
-    SHIPPED = "shipped"
-    REFUND_REQUESTED = "refund_requested"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
+_P, _SH, _RF = Phase.PAYMENT, Phase.SHIPMENT, Phase.REFUND
 
 
-FINAL_STATES = frozenset({State.REFUNDED, State.CANCELED, State.EXPIRED})
-
-# States in which the order is not paid yet and InvoiceBox knows it.
-UNPAID_AT_INVOICEBOX = (State.PAYMENT_LINK_ISSUED, State.BUYER_REDIRECTED, State.AWAITING_PAYMENT, State.PAYMENT_DECLINED)
-# States from which money can be returned.
-REFUNDABLE = (State.PAID, State.SHIPPED, State.PARTIALLY_REFUNDED, State.SHIPPING_UNAVAILABLE)
-# States a shipment can start from (a partially refunded order may still ship what is left;
-# the engine checks that it was not shipped already).
-SHIPPABLE = (State.PAID, State.PARTIALLY_REFUNDED)
+def _undrawn(trigger: str, sources: object, dest: object, phase: Phase, description: str, **kwargs: object) -> Transition:
+    return Transition(trigger, sources, dest, phase=phase, origin=Origin.UNDRAWN,  # type: ignore[arg-type]
+                      description=description, **kwargs)  # type: ignore[arg-type]
 
 
-@attrs.frozen
-class Transition:
-    trigger: str
-    sources: tuple[State, ...]
-    dest: State | None  # None: internal transition, the state stays
-    phase: Phase
-    sequence_phase: Phase | None = None  # the documented sequence it belongs to (None: not drawn)
-    step: int | None = None  # the number of the documented step it carries out or observes
-    condition: str | None = None  # a model method name; the engine checks it and names it in errors
-    variants: tuple[Variant, ...] = (Variant.PRIVATE, Variant.LEGAL)
-    description: str = ""
-
-    def step_in(self, variant: Variant) -> Step | None:
-        if self.sequence_phase is None or self.step is None:
-            return None
-        return sequence(f"{variant.value}-{self.sequence_phase.value}").step(self.step)
-
-
-def _t(trigger: str, sources: Iterable[State] | State, dest: State | None, phase: Phase, *,
-       drawn: bool = True, step: int | None = None, **kwargs) -> Transition:
-    if isinstance(sources, State):
-        sources = (sources,)
-    return Transition(trigger, tuple(sources), dest, phase, phase if drawn and step else None, step, **kwargs)
-
-
-P, SH, RF = Phase.PAYMENT, Phase.SHIPMENT, Phase.REFUND
-ST = State
-
-TRANSITIONS: tuple[Transition, ...] = (
-    # --- payment (documented steps 1, 2, 3, 4 and the notification) ---------------------------
-    _t("place", ST.NEW, ST.ORDER_PLACED, P, step=1, description="the buyer places an order in the shop"),
-    _t("request_invoice", ST.ORDER_PLACED, ST.INVOICE_REQUESTED, P, step=2,
-       description="the shop calls create order"),
-    _t("issue_payment_link", ST.INVOICE_REQUESTED, ST.PAYMENT_LINK_ISSUED, P, step=3,
-       description="InvoiceBox answered with the order id and payment link"),
-    _t("invoice_failed", ST.INVOICE_REQUESTED, ST.ORDER_PLACED, P, drawn=False,
-       description="create order was refused; the order can be corrected and requested again"),
-    _t("redirect_buyer", ST.PAYMENT_LINK_ISSUED, ST.BUYER_REDIRECTED, P, step=4,
-       description="the shop sends the buyer to the payment page"),
-    _t("buyer_returned", (ST.PAYMENT_LINK_ISSUED, ST.BUYER_REDIRECTED, ST.PAYMENT_DECLINED), ST.AWAITING_PAYMENT, P,
-       drawn=False,
-       description="the buyer came back to successUrl; the payment notification is still to come"),
-    _t("decline_payment", (ST.PAYMENT_LINK_ISSUED, ST.BUYER_REDIRECTED, ST.AWAITING_PAYMENT), ST.PAYMENT_DECLINED, P,
-       drawn=False, description="the buyer declined on the payment page and came back to failUrl"),
-    _t("confirm_payment", UNPAID_AT_INVOICEBOX, ST.PAID, P, step=None,
-       description="a signed notification says the order is completed"),
-    _t("refuse_shipping", UNPAID_AT_INVOICEBOX, ST.SHIPPING_UNAVAILABLE, P, drawn=False,
-       description="paid, but the shop answered shipping_unavailable; it must refund"),
-    _t("update", UNPAID_AT_INVOICEBOX, None, P, drawn=False, description="the shop updates the unpaid order"),
-    _t("cancel", (ST.ORDER_PLACED,) + UNPAID_AT_INVOICEBOX + (ST.SHIPPING_UNAVAILABLE,), ST.CANCELED, P,
-       drawn=False, description="the shop cancels the unpaid order, or reverses a payment it refused"),
-    _t("expire", UNPAID_AT_INVOICEBOX, ST.EXPIRED, P, drawn=False,
-       description="InvoiceBox reports the order expired unpaid"),
-    # --- shipment ----------------------------------------------------------------------------
-    _t("request_shipment", SHIPPABLE, ST.SHIPMENT_REQUESTED, SH, step=1, condition="not_shipped",
-       description="the shop calls create shipment"),
-    _t("shipment_accepted", ST.SHIPMENT_REQUESTED, ST.SHIPPED, SH, step=1,
-       description="InvoiceBox registered the shipment"),
-    _t("shipment_failed", ST.SHIPMENT_REQUESTED, None, SH, drawn=False,
-       description="create shipment was refused; back to the state before the request"),
-    _t("send_documents", ST.SHIPPED, None, SH, step=3, variants=(Variant.LEGAL,),
-       description="the shop sends the buyer its own reporting documents for the shipment"),
-    # --- refund ------------------------------------------------------------------------------
-    _t("claim_refund", REFUNDABLE, None, RF, step=1, description="the buyer asks the shop for a refund"),
-    _t("list_refundable", REFUNDABLE, None, RF, step=2, description="the shop reads the refundable lines"),
-    _t("request_refund", REFUNDABLE, ST.REFUND_REQUESTED, RF, step=3, description="the shop calls create refund"),
-    _t("refund_accepted", ST.REFUND_REQUESTED, None, RF, step=3,
-       description="InvoiceBox registered the refund: partially refunded, or refunded when nothing is left"),
-    _t("refund_failed", ST.REFUND_REQUESTED, None, RF, drawn=False,
-       description="create refund was refused; back to the state before the request"),
-    _t("send_documents", (ST.PARTIALLY_REFUNDED, ST.REFUNDED), None, RF, step=6, variants=(Variant.LEGAL,),
-       description="the shop sends the buyer its own reporting documents for the refund"),
+#: The paths real orders take that the documented diagrams do not draw.
+UNDRAWN: tuple[Transition, ...] = (
+    _undrawn(TR.INVOICE_FAILED, ST.INVOICE_REQUESTED, RESUME, _P,
+             "create order was refused; the order can be corrected and requested again",
+             call=CREATE_ORDER, role=CallRole.REFUSED),
+    _undrawn(TR.BUYER_RETURNED, (ST.PAYMENT_LINK_ISSUED, ST.BUYER_REDIRECTED, ST.PAYMENT_DECLINED), ST.AWAITING_PAYMENT,
+             _P, "the buyer came back to successUrl; the payment notification is still to come"),
+    _undrawn(TR.DECLINE_PAYMENT, (ST.PAYMENT_LINK_ISSUED, ST.BUYER_REDIRECTED, ST.AWAITING_PAYMENT), ST.PAYMENT_DECLINED,
+             _P, "the buyer declined on the payment page and came back to failUrl"),
+    _undrawn(TR.REFUSE_SHIPPING, UNPAID_AT_INVOICEBOX, ST.SHIPPING_UNAVAILABLE, _P,
+             "paid, but the shop answered shipping_unavailable; it must refund"),
+    _undrawn(TR.UPDATE, UNPAID_AT_INVOICEBOX, None, _P, "the shop updates the unpaid order"),
+    _undrawn(TR.CANCEL, (ST.ORDER_PLACED, *UNPAID_AT_INVOICEBOX, ST.SHIPPING_UNAVAILABLE), ST.CANCELED, _P,
+             "the shop cancels the unpaid order, or reverses a payment it refused"),
+    _undrawn(TR.EXPIRE, UNPAID_AT_INVOICEBOX, ST.EXPIRED, _P, "InvoiceBox reports the order expired unpaid"),
+    _undrawn(TR.SHIPMENT_FAILED, ST.SHIPMENT_REQUESTED, RESUME, _SH,
+             "create shipment was refused; back to the state before the request",
+             call=CREATE_SHIPMENT, role=CallRole.REFUSED),
+    _undrawn(TR.REFUND_FAILED, ST.REFUND_REQUESTED, RESUME, _RF,
+             "create refund was refused; back to the state before the request",
+             call=CREATE_REFUND, role=CallRole.REFUSED),
 )
-
-# Transitions whose destination is decided at run time (the engine passes it explicitly):
-# the outcome of a call returns to ``resume_state``; a refund ends partially or fully refunded.
-DYNAMIC_DESTINATIONS: dict[str, tuple[State, ...]] = {
-    "shipment_failed": SHIPPABLE,
-    "refund_failed": REFUNDABLE,
-    "refund_accepted": (ST.PARTIALLY_REFUNDED, ST.REFUNDED),
-}
-# The notification is the last step of the payment sequence: its number differs by variant.
-_NOTIFICATION_STEP = {Variant.PRIVATE: 10, Variant.LEGAL: 8}
+# Each undrawn path sits right after the documented step it is an alternative to, so that the
+# lifecycle reads in the order an order lives it.
+_AFTER: dict[str, str] = {TR.INVOICE_FAILED: TR.ISSUE_PAYMENT_LINK, TR.BUYER_RETURNED: TR.REDIRECT_BUYER,
+          TR.DECLINE_PAYMENT: TR.BUYER_RETURNED, TR.REFUSE_SHIPPING: TR.CONFIRM_PAYMENT, TR.UPDATE: TR.REFUSE_SHIPPING,
+          TR.CANCEL: TR.UPDATE, TR.EXPIRE: TR.CANCEL, TR.SHIPMENT_FAILED: TR.SHIPMENT_ACCEPTED,
+          TR.REFUND_FAILED: TR.REFUND_ACCEPTED}
 
 
-def transitions_for(variant: Variant) -> tuple[Transition, ...]:
-    """The lifecycle transitions of one buyer variant, with every step number resolved."""
+def documented_transitions(sequences: Iterable[Sequence]) -> list[Transition]:
+    """The transitions the steps of ``sequences`` declare, with their phase, sequence and step."""
     out = []
-    for tr in TRANSITIONS:
-        if variant not in tr.variants:
-            continue
-        if tr.trigger == "confirm_payment":
-            tr = attrs.evolve(tr, sequence_phase=Phase.PAYMENT, step=_NOTIFICATION_STEP[variant])
-        out.append(tr)
-    return tuple(out)
+    for seq in sequences:
+        for step in seq.steps:
+            for move in step.moves:
+                out.append(attrs.evolve(move, phase=seq.phase, sequence=seq.name, step=step.number,
+                                        origin=Origin.DOCUMENTED))
+    return out
 
 
-def expand(tr: Transition) -> list[dict]:
-    """`transitions` transition dicts for one lifecycle transition.
+def build_lifecycle(variant: Variant, sequences: Iterable[Sequence], *, flow: str = "invoicebox",
+                    undrawn: Iterable[Transition] = UNDRAWN,
+                    states: Iterable[StateSpec] = DOCUMENTED_STATES) -> Lifecycle:
+    """A lifecycle from documented sequences (their steps' transitions) and undrawn paths.
 
-    Dynamic destinations become one machine transition per possible destination, guarded by
-    ``target_is_<state>`` so the engine chooses which one fires.
-    """
-    sources = [s.value for s in tr.sources]
-    if tr.trigger in DYNAMIC_DESTINATIONS:
-        return [
-            {"trigger": tr.trigger, "source": sources, "dest": dest.value, "conditions": [f"target_is_{dest.value}"]}
-            for dest in DYNAMIC_DESTINATIONS[tr.trigger]
-        ]
-    item = {"trigger": tr.trigger, "source": sources, "dest": tr.dest.value if tr.dest else None}
-    if tr.condition:
-        item["conditions"] = [tr.condition]
-    return [item]
-
-
-def states_of(transitions: Iterable[Transition]) -> list[str]:
-    seen: dict[str, None] = {}
-    for tr in transitions:
-        for s in tr.sources:
-            seen[s.value] = None
-        for dest in DYNAMIC_DESTINATIONS.get(tr.trigger, (tr.dest,) if tr.dest else ()):
-            seen[dest.value] = None
-    return [s.value for s in State if s.value in seen]
+    This is how the library's own lifecycles are built; a test (or InvoiceBox documenting one
+    more step) can build one from other sequences the same way."""
+    sequences = tuple(sequences)
+    transitions = documented_transitions(sequences)
+    for extra in undrawn:
+        after = _AFTER.get(extra.trigger)
+        at = max((i for i, tr in enumerate(transitions) if tr.trigger == after), default=len(transitions) - 1)
+        transitions.insert(at + 1, extra)
+    used = {s for tr in transitions for s in tr.sources} | {d for tr in transitions
+                                                             for d in _destinations_named(tr)}
+    specs = tuple(s for s in states if s.name in used or s.name == ST.NEW.value)
+    return Lifecycle(variant, flow, sequences, specs, tuple(transitions), base=tuple(transitions))
 
 
-def build_machine(transitions: Iterable[Transition], initial: str, name: str) -> Machine:
-    """One shared machine for many orders: no model attached, no auto transitions."""
-    transitions = tuple(transitions)
-    machine = Machine(
-        model=None,
-        states=states_of(transitions),
-        initial=initial,
-        auto_transitions=False,
-        send_event=False,
-        name=name,
-    )
-    for tr in transitions:
-        for item in expand(tr):
-            machine.add_transition(**item)
-    return machine
+def _destinations_named(tr: Transition) -> tuple[str, ...]:
+    dest = tr.dest
+    if isinstance(dest, str):
+        return (dest,)
+    states = getattr(dest, "states", None)
+    return tuple(states) if states else ()
 
 
-def lifecycle_machine(variant: Variant) -> Machine:
-    """The whole order lifecycle of a buyer variant: payment, shipment and refund phases."""
-    return _LIFECYCLES[variant]
+def documented_flow(name: str = "invoicebox") -> FlowDefinition:
+    """The documented lifecycles of both buyer variants, as InvoiceBox draws them."""
+    return FlowDefinition(name, private=build_lifecycle(Variant.PRIVATE, sequences_of(Variant.PRIVATE), flow=name),
+                          legal=build_lifecycle(Variant.LEGAL, sequences_of(Variant.LEGAL), flow=name))
 
 
-def sequence_transitions(seq: Sequence) -> tuple[Transition, ...]:
-    """Transitions of the lifecycle that belong to one documented sequence's phase."""
-    return tuple(tr for tr in transitions_for(seq.variant) if tr.phase is seq.phase)
+#: The flow every shop starts from: the six documented sequences and their undrawn paths.
+DOCUMENTED_FLOW: FlowDefinition = documented_flow()
 
-
-def sequence_machine(seq: Sequence) -> Machine:
-    """The machine of one documented sequence (a phase of the lifecycle, with its undrawn paths)."""
-    return _PHASE_MACHINES[seq.name]
-
-
-def _phase_initial(seq: Sequence) -> str:
-    return {Phase.PAYMENT: State.NEW, Phase.SHIPMENT: State.PAID, Phase.REFUND: State.PAID}[seq.phase].value
-
-
-_LIFECYCLES: dict[Variant, Machine] = {
-    v: build_machine(transitions_for(v), State.NEW.value, f"{v.value}-lifecycle") for v in Variant
-}
-_PHASE_MACHINES: dict[str, Machine] = {
-    seq.name: build_machine(sequence_transitions(seq), _phase_initial(seq), seq.name) for seq in SEQUENCES
-}
-
-
-def allowed_triggers(variant: Variant, state: str) -> list[str]:
-    """Triggers with a transition from ``state`` (conditions not evaluated)."""
-    return sorted({tr.trigger for tr in transitions_for(variant) if any(s.value == state for s in tr.sources)})
+FINAL_STATES = frozenset(s.name for s in DOCUMENTED_STATES if s.final)
+__all__ = ["DOCUMENTED_FLOW", "FINAL_STATES", "REFUNDABLE", "UNDRAWN", "build_lifecycle", "documented_flow",
+           "documented_transitions"]

@@ -55,7 +55,7 @@ class Effects:
         amount, vat = _totals(lines)
         receipt = {
             "id": str(uuid.uuid4()), "orderId": order["id"], "type": receipt_type,
-            "title": kind.title, "items": lines, "amount": amount, "vatAmount": vat,
+            "title": kind.label, "items": lines, "amount": amount, "vatAmount": vat,
             "currencyId": order.get("currencyId"), "contact": contact_of(order.get("customer")),
             "registeredAt": format_atom(self.clock.now()), **refs,
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ValidationError
+from .errors import ValidationError
 
 # One pass over the text: escaping "#" first would leave a ";" for the second pass to mangle.
 _ENTITIES = {"#": "#35;", ";": "#59;"}

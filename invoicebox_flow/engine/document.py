@@ -1,0 +1,202 @@
+"""The order document: what the shop keeps of one order besides its state, typed.
+
+The store keeps it as JSON (``OrderRecord.data``, camelCase keys, amounts as exact decimals);
+the engine reads it once per operation into an :class:`OrderDocument`, changes it with
+``attrs.evolve`` and writes it back with :meth:`OrderDocument.to_json`. Every field has one
+meaning and one type, so no rule indexes a dict by a string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import money
+from ..fiscal import is_goods_type
+
+ZERO = Decimal("0.00")
+
+
+def _amount(value: Any) -> Decimal:
+    """An amount read back from the store: ints for whole numbers, Decimals otherwise."""
+    return money.to_money(value if isinstance(value, Decimal) else str(value))
+
+
+def _quantity(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+@attrs.frozen
+class OrderLine:
+    """One basket line of the order, with how much of it was shipped and refunded."""
+
+    sku: str
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    total_amount: Decimal
+    total_vat_amount: Decimal
+    vat_code: str
+    type: str | int
+    refunded_quantity: Decimal = Decimal(0)
+    refunded_amount: Decimal = ZERO
+    refunded_vat_amount: Decimal = ZERO
+
+    @property
+    def is_goods(self) -> bool:
+        return is_goods_type(self.type)
+
+    @property
+    def refundable_quantity(self) -> Decimal:
+        return self.quantity - self.refunded_quantity
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.total_amount - self.refunded_amount
+
+    @property
+    def refundable_vat_amount(self) -> Decimal:
+        return self.total_vat_amount - self.refunded_vat_amount
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OrderLine:
+        return cls(sku=data["sku"], name=data["name"], quantity=_quantity(data["quantity"]),
+                   unit_price=_amount(data["amount"]), total_amount=_amount(data["totalAmount"]),
+                   total_vat_amount=_amount(data["totalVatAmount"]), vat_code=data["vatCode"], type=data["type"],
+                   refunded_quantity=_quantity(data.get("refundedQuantity", 0)),
+                   refunded_amount=_amount(data.get("refundedAmount", 0)),
+                   refunded_vat_amount=_amount(data.get("refundedVatAmount", 0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sku": self.sku, "name": self.name, "quantity": self.quantity, "amount": self.unit_price,
+                "totalAmount": self.total_amount, "totalVatAmount": self.total_vat_amount, "vatCode": self.vat_code,
+                "type": self.type, "refundedQuantity": self.refunded_quantity, "refundedAmount": self.refunded_amount,
+                "refundedVatAmount": self.refunded_vat_amount}
+
+
+def lines_of(basket: Iterable[Mapping[str, Any]]) -> tuple[OrderLine, ...]:
+    """The lines the order keeps of camelCase basket items, with nothing refunded yet."""
+    return tuple(OrderLine.from_json(item) for item in basket)
+
+
+@attrs.frozen
+class Fact:
+    """A receipt or document that InvoiceBox issued for the order, and how we know."""
+
+    kind: str  # "receipt" | "document"
+    type: str  # receipt: prepayment_full / full_settlement / refund; document: transfer_report / act / torg12 / refund_*
+    event: str  # "payment" | "shipment" | "refund:<refund merchantOrderId>"
+    source: str  # "notification" | "shipment" | "refund" | "sandbox"
+    ref: str | None = None  # the receipt's or document's id where InvoiceBox's side told us
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fact:
+        return cls(data["kind"], data["type"], data["event"], data["source"], data.get("ref"))
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class RefundEntry:
+    """A refund InvoiceBox registered for the order."""
+
+    id: str
+    merchant_order_id: str
+    amount: Decimal
+    vat_amount: Decimal
+    status: str
+    lines: tuple[tuple[str, Decimal], ...]  # (sku, quantity)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RefundEntry:
+        return cls(str(data["id"]), data["merchantOrderId"], _amount(data["amount"]), _amount(data["vatAmount"]),
+                   data.get("status") or "", tuple((ln["sku"], _quantity(ln["quantity"])) for ln in data["lines"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "merchantOrderId": self.merchant_order_id, "amount": self.amount,
+                "vatAmount": self.vat_amount, "status": self.status,
+                "lines": [{"sku": sku, "quantity": qty} for sku, qty in self.lines]}
+
+
+@attrs.frozen
+class ShipmentEntry:
+    """A shipment InvoiceBox registered for the order."""
+
+    id: str
+    at: str  # ISO timestamp of when the shop learnt of it
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ShipmentEntry:
+        return cls(str(data["id"]), str(data.get("at", "")))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at}
+
+
+@attrs.frozen
+class OrderDocument:
+    """Everything the shop keeps of one order besides its state, version and ids."""
+
+    request: Mapping[str, Any]  # the create-order body as sent (camelCase, for a retried call)
+    currency: str
+    amount: Decimal
+    vat_amount: Decimal
+    lines: tuple[OrderLine, ...]
+    paid_amount: Decimal = ZERO
+    refunded_amount: Decimal = ZERO
+    shipments: tuple[ShipmentEntry, ...] = ()
+    refunds: tuple[RefundEntry, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    payment_url: str | None = None
+    order_container_id: str | None = None
+    resume_state: str | None = None  # where a refused call goes back to
+    auto_ship: bool = False  # ship right after the payment commits (online services)
+
+    @property
+    def shipped(self) -> bool:
+        return bool(self.shipments)
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.paid_amount - self.refunded_amount
+
+    @property
+    def services_only(self) -> bool:
+        return all(not line.is_goods for line in self.lines)
+
+    def line(self, sku: str) -> OrderLine | None:
+        return next((ln for ln in self.lines if ln.sku == sku), None)
+
+    def request_line(self, sku: str) -> Mapping[str, Any]:
+        """The basket item as it was sent to InvoiceBox (measure, paymentType, … included)."""
+        return next(item for item in self.request["basketItems"] if item["sku"] == sku)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OrderDocument:
+        return cls(
+            request=data["request"], currency=data["currency"], amount=_amount(data["amount"]),
+            vat_amount=_amount(data["vatAmount"]), lines=lines_of(data["lines"]),
+            paid_amount=_amount(data.get("paidAmount", 0)), refunded_amount=_amount(data.get("refundedAmount", 0)),
+            shipments=tuple(ShipmentEntry.from_json(s) for s in data.get("shipments", ())),
+            refunds=tuple(RefundEntry.from_json(r) for r in data.get("refunds", ())),
+            facts=tuple(Fact.from_json(f) for f in data.get("facts", ())),
+            payment_url=data.get("paymentUrl"), order_container_id=data.get("orderContainerId"),
+            resume_state=data.get("resumeState"), auto_ship=bool(data.get("autoShip", False)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "request": self.request, "currency": self.currency, "amount": self.amount, "vatAmount": self.vat_amount,
+            "lines": [ln.to_json() for ln in self.lines], "paidAmount": self.paid_amount,
+            "refundedAmount": self.refunded_amount, "shipped": self.shipped,
+            "shipments": [s.to_json() for s in self.shipments], "refunds": [r.to_json() for r in self.refunds],
+            "facts": [f.to_json() for f in self.facts],
+        }
+        optional = {"paymentUrl": self.payment_url, "orderContainerId": self.order_container_id,
+                    "resumeState": self.resume_state, "autoShip": self.auto_ship or None}
+        out.update({k: v for k, v in optional.items() if v is not None})
+        return out

@@ -1,0 +1,98 @@
+"""Refund arithmetic: what may still be refunded, per line and in total, and what a refund changes.
+
+A refund is limited per line (quantity and money) and in total to what was paid minus what was
+already refunded; a line refunded in full gives back exactly what is left of it (so rounding
+can never leave a kopeck behind), a partial quantity its price × quantity with the VAT of that
+total. Everything is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .. import money
+from ..errors import RefundLimitError, ValidationError
+from ..models import BasketItem, RefundRequest
+from .document import ZERO, OrderDocument, RefundEntry
+
+
+def refund_lines(order_id: str, doc: OrderDocument, wanted: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The camelCase basket lines of a refund of ``wanted`` (``{sku: quantity}``; None: all that is left)."""
+    if wanted is None:
+        wanted = {ln.sku: ln.refundable_quantity for ln in doc.lines if ln.refundable_quantity > 0}
+    unknown = sorted(sku for sku in wanted if doc.line(sku) is None)
+    if unknown:
+        raise ValidationError(f"order {order_id} has no line {', '.join(unknown)}", code="validation",
+                              fields=[{"name": "basketItems", "code": "wrong_value", "message": s} for s in unknown])
+    out = []
+    for sku, raw in wanted.items():
+        line = doc.line(sku)
+        assert line is not None
+        qty = money.to_decimal(raw, name=f"quantity of {sku}")
+        if qty <= 0:
+            raise ValidationError(f"refund quantity of {sku} must be positive", code="validation")
+        if qty > line.refundable_quantity:
+            raise RefundLimitError(
+                f"order {order_id}: cannot refund {qty} × {sku}; {line.refundable_quantity} left of {line.quantity}")
+        if qty == line.refundable_quantity:
+            total, vat = line.refundable_amount, line.refundable_vat_amount
+        else:
+            total = money.to_money(line.unit_price * qty)
+            vat = money.vat_of_total(total, line.vat_code)
+        if total > line.refundable_amount:
+            raise RefundLimitError(f"order {order_id}: {sku} has {line.refundable_amount} left to refund, not {total}")
+        out.append(dict(doc.request_line(sku), quantity=qty, totalAmount=total, totalVatAmount=vat,
+                        amount=line.unit_price))
+    if not out:
+        raise RefundLimitError(f"order {order_id}: nothing left to refund")
+    total = sum((money.to_money(ln["totalAmount"]) for ln in out), ZERO)
+    if total > doc.refundable_amount:
+        raise RefundLimitError(f"order {order_id}: refund {total} exceeds {doc.refundable_amount} paid and not refunded")
+    return out
+
+
+def refund_id(order_id: str, number: int) -> str:
+    """A refund's own merchantOrderId: unique per refund, at most 100 characters (API limit)."""
+    suffix = f"-R{number}"
+    if len(order_id) + len(suffix) > 100:
+        order_id = order_id[:60] + "-" + hashlib.sha1(order_id.encode("utf-8")).hexdigest()[:12]
+    return order_id + suffix
+
+
+def refund_request(order_id: str, invoicebox_id: str, doc: OrderDocument, lines: list[dict[str, Any]],
+                   description: str | None) -> RefundRequest:
+    amount, vat = money.order_totals(lines)
+    request = RefundRequest(
+        parent_id=invoicebox_id,
+        merchant_order_id=refund_id(order_id, len(doc.refunds) + 1),
+        description=description or f"Возврат по заказу {order_id}",
+        basket_items=[BasketItem.from_json(ln) for ln in lines],
+        amount=amount,
+        vat_amount=vat,
+    )
+    request.validate()
+    return request
+
+
+def with_refund(doc: OrderDocument, request: Mapping[str, Any], refund_id_: str, status: str) -> OrderDocument:
+    """The document once InvoiceBox registered the refund ``request`` (camelCase body)."""
+    parts: dict[str, Mapping[str, Any]] = {ln["sku"]: ln for ln in request["basketItems"]}
+    lines = []
+    for line in doc.lines:
+        part = parts.get(line.sku)
+        lines.append(line if part is None else attrs.evolve(
+            line,
+            refunded_quantity=line.refunded_quantity + Decimal(str(part["quantity"])),
+            refunded_amount=line.refunded_amount + money.to_money(part["totalAmount"]),
+            refunded_vat_amount=line.refunded_vat_amount + money.to_money(part["totalVatAmount"]),
+        ))
+    entry = RefundEntry(refund_id_, request["merchantOrderId"], money.to_money(request["amount"]),
+                        money.to_money(request["vatAmount"]), status,
+                        tuple((ln["sku"], Decimal(str(ln["quantity"]))) for ln in request["basketItems"]))
+    return attrs.evolve(doc, lines=tuple(lines), refunded_amount=doc.refunded_amount + entry.amount,
+                        refunds=(*doc.refunds, entry), resume_state=None)
