@@ -4,59 +4,110 @@ The public API, in the order an integrator meets it::
 
     from invoicebox_flow import InvoiceboxClient, Store, OrderFlow, basket_line, PrivateCustomer
 
-The local InvoiceBox for tests and demos lives in :mod:`invoicebox_flow.sandbox` (imported on
-demand: it pulls in Flask).
+Names are imported when first used (PEP 562), so ``import invoicebox_flow`` costs almost
+nothing and a shop that only needs the client never loads SQLAlchemy or the state machines.
+The local InvoiceBox for tests and demos lives in :mod:`invoicebox_flow.sandbox` (the
+``sandbox`` extra: ``pip install 'invoicebox-flow[sandbox]'``).
 """
 
-from .client import InvoiceboxClient
-from .engine import Fact, OrderFlow, OrderLine, OrderView
-from .errors import (
-    ApiError,
-    AuthenticationError,
-    BasketError,
-    ConcurrentUpdateError,
-    CustomerError,
-    DefinitionError,
-    FlowError,
-    IllegalTransitionError,
-    InvalidRequestError,
-    InvoiceboxFlowError,
-    NotFoundError,
-    OrderNotFoundError,
-    RateLimitError,
-    RefundLimitError,
-    ResultUnknownError,
-    ServerError,
-    SignatureError,
-    TransportError,
-    ValidationError,
-)
-from .flows import DOCUMENTED_FLOW, SEQUENCES, FlowDefinition, Lifecycle, Message, State, StateSpec, Variant
-from .models import (
-    BasketItem,
-    LegalCustomer,
-    Order,
-    OrderRequest,
-    PrivateCustomer,
-    RefundableItem,
-    RefundOrder,
-    RefundRequest,
-    Shipment,
-    ShipmentRequest,
-)
-from .money import basket_line, to_money
-from .ratelimit import RateLimiter
-from .signature import sign, verify
-from .store import Store
-from .webhook import NotificationHandler, make_wsgi_app
-from .worker import Worker
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "InvoiceboxClient": "client",
+    "Fact": "engine", "OrderFlow": "engine", "OrderLine": "engine", "OrderView": "engine",
+    "ApiError": "errors", "AuthenticationError": "errors", "BasketError": "errors",
+    "ConcurrentUpdateError": "errors", "CustomerError": "errors", "DefinitionError": "errors", "FlowError": "errors",
+    "IllegalTransitionError": "errors", "InvalidRequestError": "errors", "InvoiceboxFlowError": "errors",
+    "NotFoundError": "errors", "OrderNotFoundError": "errors", "RateLimitError": "errors",
+    "RefundLimitError": "errors", "ResultUnknownError": "errors", "ServerError": "errors",
+    "SignatureError": "errors", "TransportError": "errors", "ValidationError": "errors",
+    "MissingExtraError": "extras",
+    "DOCUMENTED_FLOW": "flows", "SEQUENCES": "flows", "FlowDefinition": "flows", "Lifecycle": "flows",
+    "Message": "flows", "State": "flows", "StateSpec": "flows", "Variant": "flows",
+    "BasketItem": "models", "LegalCustomer": "models", "Order": "models", "OrderRequest": "models",
+    "PrivateCustomer": "models", "RefundableItem": "models", "RefundOrder": "models", "RefundRequest": "models",
+    "Shipment": "models", "ShipmentRequest": "models",
+    "basket_line": "money", "to_money": "money",
+    "RateLimiter": "ratelimit",
+    "sign": "signature", "verify": "signature",
+    "Store": "store",
+    "NotificationHandler": "webhook", "make_wsgi_app": "webhook",
+    "Worker": "worker",
+}
+
+# A literal list, so that type checkers see the re-exports (tests/test_imports.py: equal to _EXPORTS).
 __all__ = [
     "DOCUMENTED_FLOW", "SEQUENCES", "ApiError", "AuthenticationError", "BasketError", "BasketItem",
     "ConcurrentUpdateError", "CustomerError", "DefinitionError", "Fact", "FlowDefinition", "FlowError", "IllegalTransitionError", "InvalidRequestError", "InvoiceboxClient",
-    "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "Message", "NotFoundError", "NotificationHandler", "Order", "OrderFlow", "OrderLine",
-    "OrderNotFoundError", "OrderRequest", "OrderView", "PrivateCustomer", "RateLimitError", "RateLimiter",
-    "RefundLimitError", "RefundOrder", "RefundRequest", "RefundableItem", "ResultUnknownError", "ServerError",
-    "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "TransportError", "ValidationError", "Variant",
-    "Worker", "basket_line", "make_wsgi_app", "sign", "to_money", "verify",
+    "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "Message", "MissingExtraError", "NotFoundError", "NotificationHandler", "Order",
+    "OrderFlow", "OrderLine", "OrderNotFoundError", "OrderRequest", "OrderView", "PrivateCustomer", "RateLimitError",
+    "RateLimiter", "RefundLimitError", "RefundOrder", "RefundRequest", "RefundableItem", "ResultUnknownError",
+    "ServerError", "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "TransportError",
+    "ValidationError", "Variant", "Worker", "__version__", "basket_line", "make_wsgi_app", "sign", "to_money",
+    "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see (tests/test_imports.py: the same names as _EXPORTS)
+    from .client import InvoiceboxClient
+    from .engine import Fact, OrderFlow, OrderLine, OrderView
+    from .errors import (
+        ApiError,
+        AuthenticationError,
+        BasketError,
+        ConcurrentUpdateError,
+        CustomerError,
+        DefinitionError,
+        FlowError,
+        IllegalTransitionError,
+        InvalidRequestError,
+        InvoiceboxFlowError,
+        NotFoundError,
+        OrderNotFoundError,
+        RateLimitError,
+        RefundLimitError,
+        ResultUnknownError,
+        ServerError,
+        SignatureError,
+        TransportError,
+        ValidationError,
+    )
+    from .extras import MissingExtraError
+    from .flows import DOCUMENTED_FLOW, SEQUENCES, FlowDefinition, Lifecycle, Message, State, StateSpec, Variant
+    from .models import (
+        BasketItem,
+        LegalCustomer,
+        Order,
+        OrderRequest,
+        PrivateCustomer,
+        RefundableItem,
+        RefundOrder,
+        RefundRequest,
+        Shipment,
+        ShipmentRequest,
+    )
+    from .money import basket_line, to_money
+    from .ratelimit import RateLimiter
+    from .signature import sign, verify
+    from .store import Store
+    from .webhook import NotificationHandler, make_wsgi_app
+    from .worker import Worker

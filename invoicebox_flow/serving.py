@@ -10,7 +10,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from .extras import require
+
+# werkzeug comes with the sandbox extra's Flask. This is the first module the sandbox imports
+# that needs it, so `import invoicebox_flow.sandbox` without the extra fails here, clearly.
+require("sandbox")
+
+from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 
 class QuietRequestHandler(WSGIRequestHandler):

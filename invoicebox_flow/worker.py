@@ -7,6 +7,11 @@ PostgreSQL, the database write lock on SQLite), make the call, and record the ou
 state change in one transaction. Delivery is at least once; a retried call first looks the object
 up at InvoiceBox, so each effect happens once. A worker killed mid-call loses its lease; another
 worker takes the item over after ``lease_seconds``.
+
+The worker logs (logger ``invoicebox_flow.worker``) its start with the backlog it found, one
+INFO line per item — the order, the transition the call's outcome fired and the outcome —, a
+summary every ``summary_every`` seconds while it works and one when it stops. A failed call is
+logged by the engine (WARNING, with the reason) and stays in the outbox for a later retry.
 """
 
 from __future__ import annotations
@@ -16,40 +21,117 @@ import signal
 import threading
 import time
 
-from .engine import OrderFlow
+import attrs
+
+from .engine import OrderFlow, OrderView
+from .store import PENDING
 
 log = logging.getLogger("invoicebox_flow.worker")
 
 
+@attrs.define
+class Tally:
+    """Items a worker claimed: done (the outcome is stored) and failed (left for a retry)."""
+
+    done: int = 0
+    failed: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.done + self.failed
+
+    def __str__(self) -> str:
+        return f"{self.done} done, {self.failed} failed"
+
+
 class Worker:
-    def __init__(self, flow: OrderFlow, *, batch: int = 10):
+    """Claims due outbox items of ``flow`` in batches of ``batch`` and performs their calls."""
+
+    def __init__(self, flow: OrderFlow, *, batch: int = 10, summary_every: float = 60.0) -> None:
         self.flow = flow
         self.batch = batch
+        self.summary_every = summary_every
         self.stopping = threading.Event()
+        self.total = Tally()
+        self._period = Tally()
+        self._period_started = time.monotonic()
+
+    def pending(self) -> int | None:
+        """Items waiting in the outbox now (due or not, for any worker); None if the store could
+        not say (the loop retries the store; this count is only information)."""
+        try:
+            return len(self.flow.store.outbox(status=PENDING))
+        except Exception:
+            log.warning("could not count the pending outbox items", exc_info=log.isEnabledFor(logging.DEBUG))
+            return None
 
     def run_once(self) -> int:
         """Claim and process what is due now; returns how many items were claimed."""
-        return len(self.flow.resume(limit=self.batch, report_claimed=True))
+        results = self.flow.resume(limit=self.batch, report_claimed=True)
+        for view in results:
+            for tally in (self.total, self._period):
+                if view is None:
+                    tally.failed += 1
+                else:
+                    tally.done += 1
+            self.on_item(view)
+        return len(results)
+
+    def on_item(self, view: OrderView | None) -> None:
+        """One claimed item is finished: ``view`` is its order after the outcome was stored, or
+        None when the call failed (the engine logged why; the item waits for a retry)."""
+        if not log.isEnabledFor(logging.INFO):
+            return  # the journal read below is only for this line
+        if view is None:
+            log.info("call failed; it stays in the outbox and will be retried")
+            return
+        entries = self.flow.store.journal(view.order_id)
+        last = entries[-1] if entries else None
+        if last is None:
+            log.info("%s: now %s", view.order_id, view.state.value)
+            return
+        request = f", X-Request-Id {last.request_id}" if last.request_id else ""
+        log.info("%s: %s, %s -> %s (%s%s)", view.order_id, last.trigger, last.from_state, last.to_state,
+                 last.outcome, request)
+
+    def on_idle(self) -> None:
+        """A poll found nothing due (the backlog, if any, is worked off)."""
 
     def run(self, *, once: bool = False, poll_interval: float = 1.0, idle_exit_after: float | None = None) -> int:
-        """Loop until SIGTERM/SIGINT (or, with ``once``, until nothing is due)."""
+        """Loop until SIGTERM/SIGINT (or, with ``once``, until nothing is due); returns the items claimed."""
         self._install_signal_handlers()
-        processed, idle_since = 0, time.monotonic()
+        if log.isEnabledFor(logging.INFO):
+            pending = self.pending()
+            log.info("worker %s started on %s: %s item(s) pending, batches of %d, polling every %g s",
+                     self.flow.worker_id, self.flow.store.url, "?" if pending is None else pending, self.batch,
+                     poll_interval)
+        claimed_before = self.total.claimed
+        idle_since = time.monotonic()
         while not self.stopping.is_set():
             try:
                 claimed = self.run_once()
-            except Exception:  # noqa: BLE001 — a database restart must not end the worker
+            except Exception:
                 log.exception("outbox poll failed; retrying in %.1f s", poll_interval)
                 self.stopping.wait(poll_interval)
                 continue
-            processed += claimed
+            self._maybe_summarise()
             if claimed:
                 idle_since = time.monotonic()
                 continue
+            self.on_idle()
             if once or (idle_exit_after is not None and time.monotonic() - idle_since >= idle_exit_after):
                 break
             self.stopping.wait(poll_interval)
-        return processed
+        log.info("worker %s stopped: %s", self.flow.worker_id, self.total)
+        return self.total.claimed - claimed_before
+
+    def _maybe_summarise(self) -> None:
+        now = time.monotonic()
+        if now - self._period_started < self.summary_every:
+            return
+        if self._period.claimed:
+            log.info("last %.0f s: %s; since start: %s", now - self._period_started, self._period, self.total)
+        self._period, self._period_started = Tally(), now
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -1,4 +1,5 @@
-"""``invoicebox-flow demo``, run as a process twice in one folder, the way the README says.
+"""``invoicebox-flow demo``, run as a process twice in one folder, the way the README says:
+first as is (the compact summary), then with ``--details``.
 
 The expected output is derived from the sequence definitions (every step's progress line,
 every title); the recorded diagrams are compared with the documented ones; the store is read
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from invoicebox_flow import demo
+from invoicebox_flow.demo.report import verdict_lines
+from invoicebox_flow.demo.verdict import sequence_checks
 from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import SEQUENCES
 from invoicebox_flow.store import Store
@@ -28,10 +31,14 @@ MERMAID_BLOCK = re.compile(r"```mermaid\n(.*?)```", re.DOTALL)
 pytestmark = pytest.mark.skipif(not CLI.exists(), reason="the invoicebox-flow console script is not installed")
 
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOICEBOX_")}
-    env.update(PYTHONIOENCODING="utf-8", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    return subprocess.run([str(CLI), *args], capture_output=True, text=True, encoding="utf-8", env=env, cwd=cwd,
+    env.update(PYTHONIOENCODING="utf-8", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
+               COLUMNS="80")
+    return subprocess.run([str(CLI), *args], check=False, capture_output=True, text=True, encoding="utf-8", env=env, cwd=cwd,
                           timeout=RUN_TIMEOUT)
 
 
@@ -41,9 +48,9 @@ def order_ids(output: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> tuple[Path, list[subprocess.CompletedProcess]]:
-    """``invoicebox-flow demo`` with its defaults, twice in the same fresh folder."""
+    """``invoicebox-flow demo`` with its defaults, then with ``--details``, in the same fresh folder."""
     folder = tmp_path_factory.mktemp("demo")
-    return folder, [run_cli("demo", cwd=folder), run_cli("demo", cwd=folder)]
+    return folder, [run_cli("demo", cwd=folder), run_cli("demo", "--details", cwd=folder)]
 
 
 def test_both_runs_exit_0_and_say_so(two_runs):
@@ -55,17 +62,36 @@ def test_both_runs_exit_0_and_say_so(two_runs):
         assert "Traceback" not in result.stderr
 
 
-def test_output_names_every_documented_sequence(two_runs):
-    _, runs = two_runs
-    for result in runs:
-        for seq in SEQUENCES:
-            assert seq.name in result.stdout
-            assert seq.title in result.stdout
-
-
-def test_one_progress_line_per_documented_step_with_its_number(two_runs):
+def test_the_summary_fits_80_columns_one_line_per_order_and_per_check(two_runs):
     _, runs = two_runs
     out = runs[0].stdout
+    assert all(len(line) <= 80 for line in out.splitlines()), [line for line in out.splitlines() if len(line) > 80]
+    ids = order_ids(out)
+    assert len(ids) == 4
+    # one line per order as it ends: its steps and its final state
+    private, services, goods, canceled = ids
+    assert re.search(rf"^order {private} — private buyer, services: 25 steps, refunded$", out, re.MULTILINE)
+    assert re.search(rf"^order {goods} — sole proprietor, goods: 23 steps, refunded$", out, re.MULTILINE)
+    assert re.search(rf"^order {canceled} — private buyer, canceled: 3 steps, canceled$", out, re.MULTILINE)
+    # one line per documented sequence ...
+    for seq in SEQUENCES:
+        assert len(re.findall(rf"^ok   {seq.name} +\d runs? as documented$", out, re.MULTILINE)) == 1, seq.name
+    # ... and one per order, with what its checks looked at
+    verdicts = {line.split()[1]: line for line in out.splitlines() if re.match(r"^(ok  |FAIL) DEMO-", line)}
+    assert verdicts[private].endswith("refunded 2400.00 RUB, 4 receipts, notified")
+    assert verdicts[services].endswith("refunded 25000.00 RUB, 6 documents, notified")
+    assert verdicts[goods].endswith("refunded 3420.50 RUB, 6 documents, notified")
+    assert verdicts[canceled].endswith("canceled after step 3, nothing issued, not notified")
+    assert all(line.startswith("ok   ") for line in verdicts.values())
+    assert "[private-payment  1/10]" not in out  # steps are details
+    assert "invoicebox-flow demo --details" in out
+
+
+def test_details_name_every_documented_sequence_and_print_every_step(two_runs):
+    _, runs = two_runs
+    out = runs[1].stdout
+    for seq in SEQUENCES:
+        assert seq.name in out and seq.title in out
     assert '[private-payment  8/10] ИнвойсБокс → Онлайн касса: Чек "предоплата 100%"' in out
     for seq in SEQUENCES:
         for step in seq.steps:
@@ -75,29 +101,40 @@ def test_one_progress_line_per_documented_step_with_its_number(two_runs):
     assert out.count(demo.step_line(legal_refund, legal_refund.steps[-1])) == 4
 
 
-def test_summary_table_shows_final_states_receipts_documents_and_notifications(two_runs):
+def test_details_show_the_counts_table_and_every_receipt_and_document(two_runs):
     _, runs = two_runs
-    out = runs[0].stdout
-    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("DEMO-")}
+    out = runs[1].stdout
     ids = order_ids(out)
+    assert re.search(r"^order +state +amount +refunded +receipts +documents +notified$", out, re.MULTILINE)
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("DEMO-")}
     assert set(rows) == set(ids) and len(ids) == 4
-    states = sorted(rows[i].split()[2] for i in ids)
-    assert states == ["canceled", "refunded", "refunded", "refunded"]
-    private = next(i for i in ids if i.endswith("-P"))
-    assert "prepayment_full" in rows[private] and "refund ×2" in rows[private] and rows[private].endswith(" 1")
-    goods = next(i for i in ids if i.endswith("-LG"))
-    assert "torg12" in rows[goods] and "refund_torg12 ×2" in rows[goods]
-    services = next(i for i in ids if i.endswith("-LS"))
-    assert "act" in rows[services].split() or "act," in rows[services].split()
-    canceled = next(i for i in ids if i.endswith("-C"))
-    assert rows[canceled].endswith(" 0")
+    private, services, goods, canceled = ids
+    assert rows[private][1:] == ["refunded", "2400.00", "2400.00", "4", "0", "1"]
+    assert rows[goods][1:] == ["refunded", "3420.50", "3420.50", "0", "6", "1"]
+    assert rows[canceled][1:] == ["canceled", "2970.00", "0.00", "0", "0", "0"]
+    assert f"ok   {private}: receipts full_settlement, prepayment_full, refund ×2 (expected " in out
+    assert f"ok   {goods}: documents refund_torg12 ×2, refund_transfer_report ×2, torg12, transfer_report" in out
+    assert f"ok   {services}: documents act, refund_act ×2" in out
+
+
+def test_the_readme_says_what_the_demo_runs():
+    orders = {order.label: order for order in demo.demo_orders("T")}
+    assert set(orders) == {"private buyer, services", "organisation, services", "sole proprietor, goods",
+                           "private buyer, canceled"}
+    assert "act" in orders["organisation, services"].documents
+    assert "torg12" in orders["sole proprietor, goods"].documents
+    quick_start = README.read_text(encoding="utf-8").split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    text = " ".join(quick_start.split())
+    for phrase in ("a private buyer's services order", "an organisation's services order with an act",
+                   "a sole proprietor's goods order with TORG-12", "a private buyer's order canceled before payment"):
+        assert phrase in text
 
 
 def test_trace_folder_holds_the_recorded_diagrams_of_both_runs(two_runs):
     folder, runs = two_runs
     diagrams = folder / "demo-diagrams"
     for result in runs:
-        assert "demo-diagrams/" in result.stdout
+        assert "to demo-diagrams/" in result.stdout
     files = sorted(diagrams.glob("*.md"))
     for result in runs:
         for order_id in order_ids(result.stdout):
@@ -148,7 +185,10 @@ def test_the_verdict_fails_when_a_run_misses_a_documented_step():
                     continue  # the "полный расчёт" receipt was never registered
                 at += 1
                 trace.record(seq.name, step.number, at=at, order_ref=private.order_id, source="journal")
-    checks = {check.text.split()[0]: check.ok for check in demo._sequence_checks(trace, [private])}
-    assert checks["private-payment"] and checks["private-refund"]
-    assert not checks["private-shipment"]
-    assert not checks["legal-payment"]  # planned for no order here: it never ran
+    checks = sequence_checks(trace, [private])
+    verdicts = {check.text.split()[0]: check.ok for check in checks}
+    assert verdicts["private-payment"] and verdicts["private-refund"]
+    assert not verdicts["private-shipment"]
+    assert not verdicts["legal-payment"]  # planned for no order here: it never ran
+    lines = verdict_lines(checks, [], details=False)
+    assert lines[1] == f"FAIL private-shipment 0 runs as documented — {private.order_id} ran steps 1,3"

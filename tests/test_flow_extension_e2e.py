@@ -3,6 +3,8 @@ sandbox over HTTP with a real SQLite store: extension states are first-class eve
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -82,16 +84,25 @@ def test_a_guard_named_but_given_nowhere_is_refused_when_the_flow_is_built(clien
         OrderFlow(client, store, definition=packing_flow())
 
 
-def test_the_cli_shows_an_extension_state(packing_shop, buyer, sandbox, store, stock, tmp_path):
+def test_the_cli_knows_the_shops_own_states(packing_shop, buyer, sandbox, store, stock):
     stock["MUG-1"] = 1
     packing_shop.place("PK-3", goods_lines(), private_customer(), description="x")
     pay(packing_shop, buyer, sandbox, "PK-3")
     packing_shop.fire("PK-3", "pack")
     cli = Path(sys.executable).with_name("invoicebox-flow")
-    shown = subprocess.run([str(cli), "orders", "show", "PK-3", "--db", store.url.replace("***", "")],
-                           capture_output=True, text=True, timeout=60, check=False)
-    assert shown.returncode == 0, shown.stderr
-    assert "packed" in shown.stdout and "pack" in shown.stdout
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "INVOICEBOX_FLOW_DB": store.url}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=60, check=False, env=env)
+
+    listed = run("orders", "list", "--state", "packed", "--definition", "helpers:packing_flow", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [o["state"] for o in json.loads(listed.stdout)] == ["packed"]
+    shown = run("orders", "show", "PK-3", "--definition", "helpers:packing_flow")
+    assert shown.returncode == 0 and "packed (упакован" in shown.stdout, shown.stderr
+    unknown = run("orders", "list", "--state", "packed")  # the documented flow has no such state
+    assert unknown.returncode == 2 and "unknown state 'packed'" in unknown.stderr
+    assert "cannot load the flow definition" in run("orders", "list", "--definition", "helpers:nothing").stderr
 
 
 # --- online services ship themselves once paid ------------------------------------------------

@@ -6,12 +6,14 @@ here lets it be tested without a CLI runner.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from .files import check as check_pages
-from .files import write
-from .svg import MissingExtraError, render_svgs
+import click
+
+from ..extras import MissingExtraError, require
+from ..terminal import progress
+from .files import Differences, differences, write
+from .svg import render_svgs
 
 EXIT_OK = 0
 EXIT_STALE = 1
@@ -21,27 +23,45 @@ EXIT_MISSING_EXTRA = 2
 def cli_diagrams(root: Path, check: bool = False, svg: bool = False) -> int:
     """Regenerate ``diagrams/`` under ``root`` (or only check it); return the exit code.
 
-    With ``check``: nothing is written; stale, missing or extra files are named one per line on
-    stderr and the exit code is 1. With ``svg``: pictures are rendered too (after writing).
+    With ``check``: nothing is written; each file that differs is named on stderr as
+    ``<path>: missing``, ``<path>: stale`` or ``<path>: extra``, and the exit code is 1. With
+    ``svg``: pictures are rendered too (after writing), with progress; without the ``svg``
+    extra nothing is written and the exit code is 2.
     """
     root = Path(root)
-    if check:
-        stale = check_pages(root)
-        for rel in stale:
-            print(rel, file=sys.stderr)
-        if stale:
-            print(f"{len(stale)} diagram file(s) are stale; run: invoicebox-flow diagrams", file=sys.stderr)
-            return EXIT_STALE
-        print("diagrams are up to date")
-    else:
-        for path in write(root):
-            print(path.relative_to(root).as_posix())
     if svg:
         try:
-            paths = render_svgs(root)
+            require("svg", "rendering SVG")
         except MissingExtraError as exc:
-            print(str(exc), file=sys.stderr)
+            click.echo(f"error: {exc}", err=True)
             return EXIT_MISSING_EXTRA
-        for path in paths:
-            print(path)
+    if check:
+        found = differences(root)
+        if found.paths:
+            for line in _difference_lines(found):
+                click.echo(line, err=True)
+            click.echo(_summary(found, root), err=True)
+            return EXIT_STALE
+        click.echo("diagrams are up to date")
+    else:
+        for path in write(root):
+            click.echo(path.relative_to(root).as_posix())
+    if svg:
+        render_svgs(root, track=lambda jobs: progress(
+            jobs, label="rendering SVG", describe=lambda job: job.path.name,
+            finished=lambda job: str(job.path)))
     return EXIT_OK
+
+
+def _difference_lines(found: Differences) -> list[str]:
+    kinds = {**{rel: "missing" for rel in found.missing}, **{rel: "stale" for rel in found.stale},
+             **{rel: "extra (nothing generates it)" for rel in found.extra}}
+    return [f"{rel}: {kinds[rel]}" for rel in found.paths]
+
+
+def _summary(found: Differences, root: Path) -> str:
+    counts = [f"{len(paths)} {kind}" for kind, paths in
+              (("missing", found.missing), ("stale", found.stale), ("extra", found.extra)) if paths]
+    command = "invoicebox-flow diagrams" + ("" if root == Path(".") else f" --root {root}")
+    return f"diagrams/ is out of date ({', '.join(counts)}); run: {command}"
+

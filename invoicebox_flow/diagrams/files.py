@@ -1,14 +1,15 @@
-"""Writing the generated pages under a project root, and telling which ones are stale.
+"""Writing the generated pages under a project root, and telling which ones differ.
 
-A page is stale when its text differs from what would be generated now; a ``.md`` file in
-``diagrams/`` that nothing generates is stale too (a renamed sequence must not leave its old
-page behind). Text is compared with ``\\n`` line ends, so a checkout that converts line ends
-does not look stale.
+A page is *missing* when its file is not there, *stale* when its text differs from what would be
+generated now, and *extra* when it is a ``.md`` file in ``diagrams/`` that nothing generates (a
+renamed sequence must not leave its old page behind). Text is compared with ``\\n`` line ends,
+so a checkout that converts line ends does not look stale.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from ..flows import DOCUMENTED_FLOW, FlowDefinition
 from .pages import FOLDER, generate
@@ -30,16 +31,30 @@ def write(root: Path, definition: FlowDefinition = DOCUMENTED_FLOW, folder: str 
     return written
 
 
-def check(root: Path, definition: FlowDefinition = DOCUMENTED_FLOW, folder: str = FOLDER) -> list[str]:
-    """Relative paths of pages under ``root`` that are missing, stale or extra; empty = up to date."""
+class Differences(NamedTuple):
+    """Relative paths of the pages that differ from what would be generated, by kind, sorted."""
+
+    missing: list[str]
+    stale: list[str]
+    extra: list[str]
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(self.missing + self.stale + self.extra)
+
+
+def differences(root: Path, definition: FlowDefinition = DOCUMENTED_FLOW, folder: str = FOLDER) -> Differences:
+    """The missing, stale and extra pages under ``root``; all empty = up to date."""
     root = Path(root)
     pages = generate(definition, folder)
-    stale = []
-    for rel, text in pages.items():
-        path = root / rel
-        if not path.is_file() or _read(path) != text:
-            stale.append(rel)
-    return sorted(stale + _extra(root, pages, folder))
+    missing = [rel for rel in pages if not (root / rel).is_file()]
+    stale = [rel for rel, text in pages.items() if rel not in missing and _read(root / rel) != text]
+    return Differences(sorted(missing), sorted(stale), _extra(root, pages, folder))
+
+
+def check(root: Path, definition: FlowDefinition = DOCUMENTED_FLOW, folder: str = FOLDER) -> list[str]:
+    """Relative paths of pages under ``root`` that are missing, stale or extra; empty = up to date."""
+    return differences(root, definition, folder).paths
 
 
 def _extra(root: Path, pages: dict[str, str], folder: str) -> list[str]:

@@ -84,7 +84,8 @@ class Core:
     conditions: dict[str, Condition] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.conditions = conditions_for(self.definition.lifecycles, self.shop_conditions)
+        self.conditions = conditions_for(self.definition.lifecycles,
+                                         {**self.definition.conditions, **self.shop_conditions})
 
     @property
     def client(self) -> Any:

@@ -47,7 +47,7 @@ def conditions_for(lifecycles: tuple[Lifecycle, ...], shop: Mapping[str, Callabl
             if isinstance(tr.guard, str) and tr.guard not in known:
                 raise DefinitionError(f"{lc.flow}/{lc.variant.value}: trigger {tr.trigger!r} is guarded by "
                                       f"{tr.guard!r}, which is neither built in ({', '.join(BUILT_IN_CONDITIONS)}) "
-                                      "nor given in OrderFlow(conditions=...)")
+                                      "nor given in the definition's or the flow's conditions")
     return known
 
 

@@ -15,7 +15,7 @@ reorder a documented step, leave a state unreachable or declare a trigger twice 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -239,7 +239,9 @@ def guard_key(tr: Transition) -> str:
 class FlowDefinition:
     """The lifecycles a shop runs: one for private buyers, one for legal ones.
 
-    ``auto_ship_services``: a paid order whose lines are all services is shipped right after
+    ``conditions`` names the guards its transitions refer to by name (``OrderFlow(conditions=...)``
+    may add or replace them). ``auto_ship_services``: a paid order whose lines are all services is
+    shipped right after
     its payment commits (documented: "Если услуга оказывается онлайн, отгрузка по заказу может
     быть установлена автоматически"); :meth:`OrderFlow.place` can set it per order.
     """
@@ -248,6 +250,8 @@ class FlowDefinition:
     private: Lifecycle
     legal: Lifecycle
     auto_ship_services: bool = False
+    # guards the lifecycles name, defined with the definition (OrderFlow(conditions=) may add more)
+    conditions: Mapping[str, Callable[[Any], bool]] = attrs.field(factory=dict)
 
     def lifecycle(self, variant: Variant | str) -> Lifecycle:
         return self.private if Variant(variant) is Variant.PRIVATE else self.legal
@@ -278,6 +282,10 @@ class FlowDefinition:
         """The same flow under another name (the name prefixes its extended diagrams)."""
         return attrs.evolve(self, name=name, private=attrs.evolve(self.private, flow=name),
                             legal=attrs.evolve(self.legal, flow=name))
+
+    def with_conditions(self, **named: Callable[[Any], bool]) -> FlowDefinition:
+        """The named guards this definition's transitions refer to (``guard="in_stock"``)."""
+        return attrs.evolve(self, conditions={**self.conditions, **named})
 
     def with_auto_shipment(self, enabled: bool = True) -> FlowDefinition:
         """Ship a paid order of online services automatically, right after its payment commits."""

@@ -1,0 +1,73 @@
+"""The environment the commands read: the store's URL and InvoiceBox's settings.
+
+Secrets (the API token, the notification key) only ever come from here, never from arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from .failures import CliError
+
+if TYPE_CHECKING:
+    from ..client import InvoiceboxClient
+    from ..flows import FlowDefinition
+
+DB_ENV = "INVOICEBOX_FLOW_DB"
+DEFAULT_DB = "sqlite:///invoicebox-flow.db"  # the store's own default (tests/test_cli.py checks they agree)
+TOKEN_ENV = "INVOICEBOX_TOKEN"
+BASE_URL_ENV = "INVOICEBOX_BASE_URL"
+NOTIFICATION_KEY_ENV = "INVOICEBOX_NOTIFICATION_KEY"
+MERCHANT_ENV = "INVOICEBOX_MERCHANT_ID"
+DEFINITION_ENV = "INVOICEBOX_FLOW_DEFINITION"
+
+
+def optional_env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def require_env(name: str) -> str:
+    value = optional_env(name)
+    if value is None:
+        raise CliError(f"set {name} in the environment")
+    return value
+
+
+def load_definition(spec: str | None) -> FlowDefinition:
+    """The flow definition ``module:attribute`` names (the documented flow when None).
+
+    The attribute is a :class:`~invoicebox_flow.flows.FlowDefinition`, or a callable without
+    arguments returning one."""
+    from ..flows import DOCUMENTED_FLOW, FlowDefinition
+
+    if not spec:
+        return DOCUMENTED_FLOW
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CliError(f"--definition takes MODULE:ATTRIBUTE (e.g. myshop.flows:PACKING), not {spec!r}")
+    try:
+        found: Any = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise CliError(f"cannot load the flow definition {spec!r}: {error}") from None
+    if callable(found) and not isinstance(found, FlowDefinition):
+        found = found()
+    if not isinstance(found, FlowDefinition):
+        raise CliError(f"{spec} is a {type(found).__name__}, not a FlowDefinition")
+    return found
+
+
+def base_url(override: str | None = None) -> str:
+    """``override``, else ``$INVOICEBOX_BASE_URL``, else InvoiceBox's production API."""
+    from ..client import DEFAULT_BASE_URL
+
+    return override or optional_env(BASE_URL_ENV) or DEFAULT_BASE_URL
+
+
+def api_client(url: str | None = None, **options: Any) -> InvoiceboxClient:
+    """The InvoiceBox client the environment describes: ``$INVOICEBOX_TOKEN`` (required) and
+    :func:`base_url`; ``options`` are the client's keyword arguments."""
+    from ..client import InvoiceboxClient
+
+    return InvoiceboxClient(require_env(TOKEN_ENV), base_url=base_url(url), **options)
