@@ -3,7 +3,8 @@
 legal payer. The buyer clicks «Оплатить» and follows the redirect to the shop's ``successUrl``
 (a tiny shop page on loopback), declines and lands on ``failUrl``, chooses a bank transfer, and
 waits for the shop's answer under «Контроль отгрузки на платёжной странице». Nothing may stick
-out sideways (document ``scrollWidth`` ≤ ``clientWidth``, no element past the right edge).
+out sideways (document ``scrollWidth`` ≤ ``clientWidth``, no element past the right edge), and
+the keyboard reaches every control in reading order with a visible focus.
 
 Every page seen is saved as a full-page screenshot in ``test-artifacts/screenshots/`` for people
 to look at. Without Chromium, its driver or selenium the tests skip and say so; ``.ci/run``
