@@ -1,115 +1,28 @@
-"""The payment page and what InvoiceBox does after a payment, a shipment and a refund:
-the page over plain HTTP, receipts for private payers, documents for legal ones, the buyer's
-mailbox, the signed notification, and the events in the documented order."""
+"""The payment page over plain HTTP and what InvoiceBox does after a payment, a shipment and a
+refund: the page's words, amounts and dates, its form, its pages for paid, canceled, expired and
+unknown invoices; receipts for private payers, documents for legal ones, the buyer's mailbox,
+the signed notification, and the events in the documented order.
+
+The bank-transfer choice and «Контроль отгрузки на платёжной странице» are in
+``test_sandbox_page_paths.py``; the page in a real browser in ``test_payment_page_browser.py``."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal as D
-from html.parser import HTMLParser
 
 import pytest
 import requests
+from page_shop import BOOK, CLOTH, GOODS_BY_TAG, LEGAL, PRIVATE, SERVICE, Page, Shop, at, rub
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.flows import Effect, sequence
 from invoicebox_flow.sandbox import Buyer, Sandbox
+from invoicebox_flow.sandbox.page_format import money, moscow_time, quantity, vat_label
 from invoicebox_flow.sandbox.testing import NotificationReceiver
-
-
-def at(hours: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
-
-
-SERVICE = {"sku": "COURSE-PY-90", "name": "Онлайн-курс «Python для аналитиков»", "measure": "шт.",
-           "measureCode": "796", "quantity": 2, "amount": D("1200.00"), "amountWoVat": D("1000.00"),
-           "totalAmount": D("2400.00"), "totalVatAmount": D("400.00"), "vatCode": "RUS_VAT20", "type": "service",
-           "paymentType": "full_prepayment"}
-BOOK = {"sku": "BOOK-1", "name": "Книга «Python»", "measure": "шт.", "measureCode": "796", "quantity": 3,
-        "amount": D("990.00"), "amountWoVat": D("900.00"), "totalAmount": D("2970.00"),
-        "totalVatAmount": D("270.00"), "vatCode": "RUS_VAT10", "type": "commodity", "paymentType": "full_prepayment"}
-GOODS_BY_TAG = dict(BOOK, sku="MUG-1", name="Кружка", type=1)
-
-PRIVATE = {"type": "private", "name": "Анна Смирнова", "email": "anna@example.org", "phone": "79215550101"}
-LEGAL = {"type": "legal", "name": "ООО «Вектор»", "vatNumber": "7812345675", "taxRegistrationReasonCode": "781201001",
-         "registrationAddress": "191186, Санкт-Петербург, Невский пр., 1", "email": "buh@vector.example"}
-
-
-class Shop:
-    """Creates orders in the sandbox with plain HTTP."""
-
-    def __init__(self, ib: Sandbox) -> None:
-        self.ib = ib
-        self.session = requests.Session()
-        self.session.trust_env = False
-
-    def call(self, method: str, path: str, payload=None) -> dict:
-        response = self.session.request(method, f"{self.ib.url}/v3{path}",
-                                        data=jsonutil.dumps(payload).encode() if payload is not None else None,
-                                        headers={"Authorization": f"Bearer {self.ib.token}",
-                                                 "Content-Type": "application/json"})
-        assert response.status_code == 200, response.text
-        return jsonutil.loads(response.content)["data"]
-
-    def order(self, lines=(SERVICE,), customer=PRIVATE, **overrides) -> dict:
-        lines = [dict(line) for line in lines]
-        payload = {
-            "merchantId": self.ib.merchant_id, "merchantOrderId": f"SHOP-{uuid.uuid4().hex[:8]}",
-            "description": "Заказ в магазине", "amount": sum(l["totalAmount"] for l in lines),
-            "vatAmount": sum(l["totalVatAmount"] for l in lines), "currencyId": "RUB", "expirationDate": at(24),
-            "basketItems": lines, "customer": dict(customer), "successUrl": "http://shop.example/ok",
-            "failUrl": "http://shop.example/fail",
-        }
-        payload.update(overrides)
-        return self.call("POST", "/billing/api/order/order", payload)
-
-    def ship(self, order: dict, lines=None) -> dict:
-        return self.call("POST", "/billing/api/order/shipment",
-                         {"orderId": order["id"], "basketItems": lines or order["basketItems"]})
-
-    def refund(self, order: dict, lines=None) -> dict:
-        lines = lines or order["basketItems"]
-        return self.call("POST", "/billing/api/order/refund-order", {
-            "parentId": order["id"], "merchantOrderId": f"{order['merchantOrderId']}-R", "description": "Возврат",
-            "amount": sum(l["totalAmount"] for l in lines), "vatAmount": sum(l["totalVatAmount"] for l in lines),
-            "basketItems": lines})
-
-
-class Page(HTMLParser):
-    """The parts of the payment page a test looks at: inputs, forms, cells by class, text."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.inputs: dict[str, dict] = {}
-        self.forms: list[str] = []
-        self.cells: dict[str, list[str]] = {}
-        self.buttons: list[str] = []
-        self._open: list[tuple[str, str | None]] = []
-        self.text = ""
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "input":
-            self.inputs[attributes["name"]] = {"value": attributes.get("value"), "readonly": "readonly" in attributes}
-        if tag == "form":
-            self.forms.append(attributes["action"])
-        self._open.append((tag, attributes.get("class")))
-
-    def handle_endtag(self, tag):
-        if self._open:
-            self._open.pop()
-
-    def handle_data(self, data):
-        self.text += data
-        if self._open and self._open[-1][0] == "button":
-            self.buttons.append(data.strip())
-        if self._open and self._open[-1][0] == "td" and self._open[-1][1]:
-            for css in self._open[-1][1].split():
-                self.cells.setdefault(css, []).append(data.strip())
 
 
 @pytest.fixture
@@ -138,32 +51,84 @@ def documented_effects(name: str) -> list[tuple[str, str | None]]:
     return [(step.effect.value, step.receipt) for step in sequence(name).steps if step.effect is not None]
 
 
+# --- how the page writes things -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, currency, shown", [
+    (D("2400"), "RUB", "2\u202f400,00\u00a0₽"),
+    (D("1234567.891"), "RUB", "1\u202f234\u202f567,89\u00a0₽"),
+    (D("0.005"), "RUB", "0,01\u00a0₽"),  # half up, like the API's kopeck rounding
+    (D("990"), "EUR", "990,00\u00a0€"),
+    (D("15"), "KZT", "15,00\u00a0KZT"),  # a currency without a sign shows its code
+    ("not a number", "RUB", "not a number\u00a0₽"),
+])
+def test_amounts_are_written_the_russian_way(value, currency, shown):
+    assert str(money(value, currency)) == shown
+
+
+def test_quantities_vat_rates_and_dates_in_moscow_time():
+    assert [quantity(D("2")), quantity(D("2.500")), quantity(3)] == ["2", "2,5", "3"]
+    assert [vat_label(code) for code in ("RUS_VAT20", "RUS_VAT10", "VATNONE", "RUS_VAT120", "RUS_VAT22_ADDED")] == \
+        ["НДС 20%", "НДС 10%", "Без НДС", "НДС 20/120", "НДС 22% сверх цены"]
+    assert moscow_time("2026-12-04T19:40:40+00:00") == "4 декабря 2026, 22:40"
+    assert moscow_time("2026-03-31T22:30:00Z") == "1 апреля 2026, 01:30"  # past midnight in Moscow
+    assert moscow_time("2026-05-09T12:00:00+03:00") == "9 мая 2026, 12:00"
+    assert moscow_time("") is None and moscow_time(None) is None
+
+
 # --- the page ------------------------------------------------------------------------------------------
 
 
-def test_the_page_shows_the_invoice_with_items_vat_and_payer_fields(ib, shop):
-    order = shop.order(lines=(SERVICE, BOOK), merchantOrderIdVisible="№ 731")
+def test_the_page_shows_the_shop_the_invoice_with_items_vat_and_payer_fields(ib, shop):
+    order = shop.order(lines=(SERVICE, BOOK, CLOTH), merchantOrderIdVisible="731",
+                       expirationDate="2026-12-04T19:40:40+00:00")
     page = Page(Buyer().open(order["paymentUrl"]))
-    assert ib.merchant_id in page.text and "№ 731" in page.text and "Заказ в магазине" in page.text
-    assert page.cells["name"] == [SERVICE["name"], BOOK["name"]]
-    assert page.cells["quantity"] == ["2", "3"]
-    assert page.cells["price"] == ["1 200,00", "990,00"]
-    assert page.cells["total"] == ["2 400,00", "2 970,00"]
-    assert page.cells["vat"] == ["НДС 20%", "НДС 10%"]
-    assert page.cells["vat-amount"] == ["400,00", "270,00"]
-    assert "5 370,00" in page.text and "670,00" in page.text
-    assert set(page.inputs) == {"name", "email", "phone"}
-    assert page.inputs["email"] == {"value": "anna@example.org", "readonly": False}
-    assert page.buttons == ["Оплатить", "Отказаться"]
+    assert page.lang == "ru"
+    assert page.by_id["shop-name"] == "Тестовый магазин" and ib.merchant_id not in page.html
+    assert page.by_id["order-number"] == "731" and page.by_id["description"] == "Заказ в магазине"
+    assert page.by_class["name"] == [SERVICE["name"], BOOK["name"], CLOTH["name"]]
+    assert page.by_class["quantity"] == ["2\u00a0шт.", "3\u00a0шт.", "2,5\u00a0м"]
+    assert page.by_class["price"] == [rub("1 200,00 ₽"), rub("990,00 ₽"), rub("480,00 ₽")]
+    assert page.by_class["total"] == [rub("2 400,00 ₽"), rub("2 970,00 ₽"), rub("1 200,00 ₽")]
+    assert page.by_class["vat"][1:] == ["НДС 20%", "НДС 10%", "НДС 20%"]  # after the column heading
+    assert page.by_class["vat-amount"] == [rub("400,00 ₽"), rub("270,00 ₽"), rub("200,00 ₽")]
+    assert page.by_id["total-label"] == "Итого к оплате"
+    assert (page.by_id["amount"], page.by_id["vat-amount"]) == ("6\u202f570,00", "870,00")
+    assert page.by_id["expiration-date"] == "4 декабря 2026, 22:40"
+    assert "2026-12-04T" not in page.text
+    assert page.buttons == [f"Оплатить {rub('6 570,00 ₽')}", "Отказаться от оплаты"]
     cid = order["orderContainerId"]
     assert page.forms == [f"/pay/order/{cid}/pay", f"/pay/order/{cid}/decline"]
     assert effects(ib, order["id"]) == [(Effect.PAGE_INTERACTION.value, None)]
 
 
-def test_locked_payer_fields_are_read_only_and_keep_their_value(ib, shop):
+def test_the_shop_name_is_a_sandbox_setting(receiver):
+    with Sandbox(shop_name="Книжная лавка «Переплёт»") as named:
+        order = Shop(named).order()
+        assert Page(Buyer().open(order["paymentUrl"])).by_id["shop-name"] == "Книжная лавка «Переплёт»"
+
+
+@pytest.mark.parametrize("customer, expected", [
+    (PRIVATE, {"name": ("text", "name"), "email": ("email", "email"), "phone": ("tel", "tel")}),
+    (LEGAL, {"name": ("text", "organization"), "email": ("email", "email"), "phone": ("tel", "tel"),
+             "vatNumber": ("text", "off"), "taxRegistrationReasonCode": ("text", "off")}),
+])
+def test_every_payer_input_has_its_type_autocomplete_and_a_label(shop, customer, expected):
+    page = Page(Buyer().open(shop.order(customer=customer)["paymentUrl"]))
+    assert {name: (field["type"], field["autocomplete"]) for name, field in page.inputs.items()} == expected
+    assert all(page.labels.get(field["id"] or "") for field in page.inputs.values())
+    for field in page.inputs.values():  # a hint is tied to its input, so a screen reader reads it too
+        if field.get("aria-describedby"):
+            assert page.by_id[field["aria-describedby"] or ""]
+    assert page.labels["payer-name"] == ("Наименование организации или ИП" if customer is LEGAL
+                                         else "Фамилия, имя и отчество")
+
+
+def test_locked_payer_fields_are_read_only_say_so_and_keep_their_value(ib, shop):
     order = shop.order(invoiceSetting={"customerLockedFields": ["email"]})
     page = Page(Buyer().open(order["paymentUrl"]))
-    assert page.inputs["email"]["readonly"] and not page.inputs["name"]["readonly"]
+    assert "readonly" in page.inputs["email"] and "readonly" not in page.inputs["name"]
+    assert page.labels["payer-email"] == "Электронная почта (указано магазином)"  # in words, not only grey
     Buyer().pay(order["paymentUrl"], email="someone@else.example", name="Анна Петрова")
     customer = ib.order(order["id"])["customer"]
     assert customer["email"] == "anna@example.org" and customer["name"] == "Анна Петрова"
@@ -173,14 +138,28 @@ def test_a_locked_customer_locks_every_field_and_legal_payers_see_inn_and_kpp(sh
     order = shop.order(customer=LEGAL, invoiceSetting={"customerLocked": True})
     page = Page(Buyer().open(order["paymentUrl"]))
     assert set(page.inputs) == {"name", "email", "phone", "vatNumber", "taxRegistrationReasonCode"}
-    assert all(field["readonly"] for field in page.inputs.values())
+    assert all("readonly" in field for field in page.inputs.values())
     assert page.inputs["vatNumber"]["value"] == "7812345675"
     assert page.inputs["taxRegistrationReasonCode"]["value"] == "781201001"
 
 
-def test_an_unknown_invoice_is_a_404_page(ib):
-    response = requests.get(f"{ib.url}/pay/order/{uuid.uuid4()}")
-    assert response.status_code == 404 and "text/html" in response.headers["Content-Type"]
+@pytest.mark.parametrize("method, path, status, title", [
+    ("GET", "/pay/order/{unknown}", 404, "Счёт не найден"),
+    ("POST", "/pay/order/{unknown}/pay", 404, "Счёт не найден"),
+    ("GET", "/pay/order/{unknown}/pay", 405, "Действие недоступно"),
+    ("GET", "/pay/nothing/here", 404, "Счёт не найден"),
+])
+def test_errors_under_pay_are_russian_html_pages(ib, method, path, status, title):
+    response = requests.request(method, ib.url + path.format(unknown=uuid.uuid4()))
+    assert response.status_code == status and response.headers["Content-Type"].startswith("text/html")
+    page = Page(response.text)
+    assert page.lang == "ru" and page.by_id["title"] == title
+    assert not any(word in page.text for word in ("not found", "Not Found", "Method", "invoice"))
+
+
+def test_the_page_is_never_cached_nor_framed(shop):
+    response = requests.get(shop.order()["paymentUrl"])
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Frame-Options"] == "DENY"
 
 
 # --- paying ------------------------------------------------------------------------------------------------
@@ -229,11 +208,17 @@ def test_paying_a_legal_order_registers_no_receipt(ib, shop, receiver):
     assert effects(ib, order["id"]) == documented_effects("legal-payment")
 
 
-def test_without_a_success_url_the_buyer_lands_on_a_sandbox_page(ib, shop):
-    order = shop.order(successUrl=None, failUrl=None)
-    location = Buyer().pay(order["paymentUrl"])
-    assert location == f"{ib.url}/pay/done/{order['orderContainerId']}"
-    assert "Оплата принята" in requests.get(location).text
+def test_without_shop_pages_the_buyer_lands_on_sandbox_pages_that_say_what_happened(ib, shop):
+    declined, paid = shop.order(successUrl=None, failUrl=None), shop.order(successUrl=None, failUrl=None)
+    buyer = Buyer()
+    location = buyer.decline(declined["paymentUrl"])
+    assert location == f"{ib.url}/pay/declined/{declined['orderContainerId']}"
+    page = Page(buyer.last_page or "")
+    assert page.by_class["status-title"] == ["Вы отказались от оплаты"] and page.by_id["amount"] == "2\u202f400,00"
+    assert page.attrs_by_id["back-to-invoice"]["href"] == f"/pay/order/{declined['orderContainerId']}"
+
+    assert buyer.pay(paid["paymentUrl"]) == f"{ib.url}/pay/done/{paid['orderContainerId']}"
+    assert Page(buyer.last_page or "").by_class["status-title"] == ["Оплата принята"]
 
 
 def test_declining_keeps_the_order_payable(ib, shop):
@@ -244,26 +229,37 @@ def test_declining_keeps_the_order_payable(ib, shop):
     assert ib.order(order["id"])["status"] == "completed"
 
 
-def test_a_paid_order_shows_its_status_and_cannot_be_paid_again(ib, shop):
-    order = shop.order()
+def test_a_paid_order_says_paid_shows_no_amount_due_and_cannot_be_paid_again(ib, shop):
+    order = shop.order(returnUrl="http://shop.example/orders/731")
     Buyer().pay(order["paymentUrl"])
     page = Page(Buyer().open(order["paymentUrl"]))
-    assert "Заказ оплачен" in page.text and page.forms == []
+    assert page.by_class["status-title"] == ["Счёт оплачен"] and page.attrs_by_id["status"]["data-status"] == "completed"
+    assert page.by_id["total-label"] == "Оплачено" and "Итого к оплате" not in page.text and "Оплатить" not in page.text
+    assert "Электронный чек будет отправлен на anna@example.org." in page.text
+    assert page.forms == [] and page.buttons == []
+    assert page.attrs_by_id["return"]["href"] == "http://shop.example/orders/731"
+
     again = requests.post(order["paymentUrl"] + "/pay", allow_redirects=False)
     assert again.status_code == 409
+    refused = Page(again.text)
+    assert refused.by_id["notice"] == "Это действие недоступно для счёта в его текущем состоянии."
+    assert refused.by_class["status-title"] == ["Счёт оплачен"]
     with pytest.raises(requests.HTTPError):
         Buyer().decline(order["paymentUrl"])
     ib.wait_idle()
     assert len(ib.receipts(order["id"])) == 1 and len(ib.notifications(order["id"])) == 1
 
 
-def test_canceled_and_expired_orders_cannot_be_paid(ib, shop):
+def test_canceled_and_expired_orders_say_so_and_cannot_be_paid(ib, shop):
     canceled = shop.order()
     shop.call("DELETE", f"/billing/api/order/order/{canceled['id']}")
     expiring = shop.order(expirationDate=at(1))
     ib.advance_clock(2 * 3600)
-    for order, text in ((canceled, "Заказ отменён"), (expiring, "Срок оплаты заказа истёк")):
-        assert text in Buyer().open(order["paymentUrl"])
+    for order, title, words in ((canceled, "Счёт отменён", "Магазин отменил этот счёт, оплатить его нельзя."),
+                                (expiring, "Срок оплаты истёк", f"до {moscow_time(expiring['expirationDate'])}")):
+        page = Page(Buyer().open(order["paymentUrl"]))
+        assert page.by_class["status-title"] == [title] and words in page.text
+        assert page.by_id["total-label"] == "Сумма счёта" and page.forms == []
         assert requests.post(order["paymentUrl"] + "/pay", allow_redirects=False).status_code == 409
     assert [o["status"] for o in ib.orders()] == ["canceled", "expired"]
     ib.wait_idle()

@@ -3,7 +3,8 @@
 * :class:`Sandbox` — InvoiceBox API v3 over real HTTP on loopback, with the payment page, the
   online cash register, reporting documents, signed notifications, a controllable clock,
   injectable faults and an inspection API (``/_sandbox/``);
-* :class:`Buyer` — a simulated buyer that pays or declines on the payment page over HTTP;
+* :class:`Buyer` — a simulated buyer that pays, pays by bank transfer or declines on the payment
+  page over HTTP;
 * :class:`SandboxInspector` — the client of the inspection API, for a sandbox running anywhere.
 
 From pytest, the plugin :mod:`invoicebox_flow.sandbox.pytest_plugin` provides the fixtures

@@ -277,7 +277,7 @@ def create_app(sandbox: SandboxEngine) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         if request.path.startswith("/pay/"):
-            return payment_page.error_page(error.code or 500, error.description or "")
+            return payment_page.error_page(error.code or 500)  # Russian, like the rest of the page
         status = error.code or 500
         code = {404: "not_found", 405: "method_not_allowed"}.get(status, "validation" if status < 500 else "internal_error")
         return error_response(api_error(status, code, error.description or error.name))

@@ -24,6 +24,7 @@ from . import rules
 from .clock import SandboxClock, format_atom
 from .effects import FULL_SETTLEMENT, PREPAYMENT_FULL, REFUND, Effects
 from .faults import FaultBoard
+from .invoice_view import InvoiceView
 from .listing import ListQuery, apply_query
 from .notifier import RESPONSE_DEADLINE, Notifier
 from .rules import ORDER_MACHINE, REFUND_MACHINE, api_error, fire, not_found
@@ -35,6 +36,7 @@ from .worker import BackgroundWorker
 # over 24 hours (spacing undocumented); REALISTIC_RETRY_DELAYS is a plausible such schedule.
 DEFAULT_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0)
 REALISTIC_RETRY_DELAYS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 14400.0, 21600.0, 25200.0)
+DEFAULT_SHOP_NAME = "Тестовый магазин"
 
 
 @attrs.define
@@ -49,6 +51,8 @@ class SandboxSettings:
     notification_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     notification_timeout: float = RESPONSE_DEADLINE
     user_id: str = attrs.Factory(lambda: str(uuid.uuid4()))
+    shop_name: str = DEFAULT_SHOP_NAME  # the shop as its payment page names it
+    shipping_control: bool = False  # «Контроль отгрузки на платёжной странице»: the payer waits for the shop
 
 
 @attrs.frozen
@@ -282,38 +286,59 @@ class SandboxEngine:
 
     # --- the payment page ------------------------------------------------------------------------
 
-    def show_invoice(self, container_id: str) -> dict[str, Any]:
-        """The order behind a payment page; viewing a payable invoice is a page interaction."""
+    def _invoice_record(self, container_id: str) -> OrderRecord:
+        record = self.state.order_by_container(container_id)
+        if record is None:
+            raise not_found("invoice", container_id)
+        return record
+
+    def show_invoice(self, container_id: str, *, record_view: bool = True) -> InvoiceView:
+        """The invoice behind a payment page; viewing a payable one is a page interaction
+        (``record_view=False``: the page only shows where the payer stands)."""
         with self.state.lock:
             self._catch_up()
-            record = self.state.order_by_container(container_id)
-            if record is None:
-                raise not_found("invoice", container_id)
-            if record.state == rules.CREATED:
+            record = self._invoice_record(container_id)
+            if record_view and record.state == rules.CREATED:
                 self.state.add_event(record.id, Effect.PAGE_INTERACTION.value, None, {"action": "view"})
-            return record.to_json()
+            return self._view(record)
+
+    def _view(self, record: OrderRecord) -> InvoiceView:
+        return InvoiceView.of(record, shop_name=self.settings.shop_name, shipping_control=self.settings.shipping_control,
+                              attempts=self.state.notifications)
 
     def pay(self, container_id: str, payer_fields: Mapping[str, str]) -> str:
         """The buyer pays: the order is completed now; receipt and notification follow in the
-        background. Returns where the buyer is redirected."""
+        background. Returns where the buyer is redirected.
+
+        Under «Контроль отгрузки на платёжной странице» (``shipping_control``) the buyer waits
+        while the notification is delivered, and is sent to the page's result, which tells the
+        shop's answer and then sends the buyer on to the shop (:attr:`InvoiceView.shop_url`).
+        """
         with self.state.lock:
             self._catch_up()
-            record = self.state.order_by_container(container_id)
-            if record is None:
-                raise not_found("invoice", container_id)
+            record = self._invoice_record(container_id)
             customer = rules.customer_after_payment(record.data, payer_fields)
             fire(ORDER_MACHINE, record, "pay", "payment")
             record.data["customer"] = customer
             record.data["paidAt"] = self._now()
-            location = record.data.get("successUrl") or f"{self.base_url}/pay/done/{container_id}"
             self.state.add_event(record.id, Effect.PAYMENT.value, None, {"amount": record.data["amount"]})
-            self.state.add_event(record.id, Effect.REDIRECT_TO_SHOP.value, None, {"location": location})
             order = record.to_json()
             url = record.data.get("notificationUrl") or self.settings.notification_url
             notification = self.notifier.build(order, url, order_id=record.id) if url else None
             record.payment_notification = notification
-            self._in_background(lambda: self._after_payment(order, notification))
-            return location
+            if notification is None or not self.settings.shipping_control:
+                location = record.data.get("successUrl") or f"{self.base_url}/pay/done/{container_id}"
+                self.state.add_event(record.id, Effect.REDIRECT_TO_SHOP.value, None, {"location": location})
+                self._in_background(lambda: self._after_payment(order, notification))
+                return location
+        # Outside the lock: the shop may well call the API before it answers.
+        self.notifier.deliver_now(notification)
+        with self.state.lock:
+            result = f"{self.base_url}/pay/order/{container_id}/result"
+            shop_url = self._view(record).shop_url
+            self.state.add_event(record.id, Effect.REDIRECT_TO_SHOP.value, None, {"location": shop_url or result})
+            self._in_background(lambda: self._after_payment(order, None))
+            return result
 
     def _after_payment(self, order: dict[str, Any], notification: Any) -> None:
         if rules.payer_variant(order) == "private":
@@ -325,13 +350,26 @@ class SandboxEngine:
         """The buyer declines: the order stays payable; returns where the buyer is redirected."""
         with self.state.lock:
             self._catch_up()
-            record = self.state.order_by_container(container_id)
-            if record is None:
-                raise not_found("invoice", container_id)
+            record = self._invoice_record(container_id)
             if record.state != rules.CREATED:
                 raise rules.wrong_order_status("decline", record.state)
             self.state.add_event(record.id, Effect.PAGE_INTERACTION.value, None, {"action": "decline"})
             return record.data.get("failUrl") or f"{self.base_url}/pay/declined/{container_id}"
+
+    def choose_bank_transfer(self, container_id: str) -> dict[str, Any]:
+        """A legal payer chooses to pay the invoice by bank transfer: the order stays payable
+        (``created``) while the money is on its way; the page says the invoice is issued.
+
+        Page-side stand-in: when the money arrives is the sandbox's bank-transfer model's to say.
+        """
+        with self.state.lock:
+            self._catch_up()
+            record = self._invoice_record(container_id)
+            if record.state != rules.CREATED or rules.payer_variant(record.data) != "legal":
+                raise rules.wrong_order_status("bank transfer", record.state)
+            record.bank_transfer_requested = True
+            self.state.add_event(record.id, Effect.PAGE_INTERACTION.value, None, {"action": "bank_transfer"})
+            return record.to_json()
 
     def _merchant_refused(self, order_id: str | None, code: str) -> None:
         """The shop answered a notification with a final error code; ``shipping_unavailable``

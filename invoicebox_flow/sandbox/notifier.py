@@ -134,6 +134,11 @@ class Notifier:
         """One more delivery of the same bytes, like a retry (not retried itself)."""
         self.worker.submit(lambda: self._attempt(notification, retry=len(self.retry_delays)))
 
+    def deliver_now(self, notification: Notification) -> dict[str, Any]:
+        """The first delivery, synchronously (the payer waits on the page for the shop's answer);
+        retried in the background like :meth:`dispatch` when the answer is not final."""
+        return self._attempt(notification, retry=0)
+
     def send_now(self, notification: Notification) -> dict[str, Any]:
         """Deliver once, synchronously, without retries; return the attempt record."""
         record = self._attempt(notification, retry=len(self.retry_delays))

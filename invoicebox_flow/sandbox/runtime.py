@@ -21,13 +21,18 @@ from typing import Any
 
 from ..serving import LoopbackServer
 from .app import create_app
-from .engine import DEFAULT_RETRY_DELAYS, SandboxEngine, SandboxSettings
+from .engine import DEFAULT_RETRY_DELAYS, DEFAULT_SHOP_NAME, SandboxEngine, SandboxSettings
 from .inspect import SandboxInspector
 from .notifier import RESPONSE_DEADLINE
 
 
 class Sandbox:
-    """A running local InvoiceBox. Use it as a context manager, or ``start()``/``stop()``."""
+    """A running local InvoiceBox. Use it as a context manager, or ``start()``/``stop()``.
+
+    ``shop_name`` is the shop as its payment page names it; ``shipping_control=True`` is the
+    shop setting «Контроль отгрузки на платёжной странице»: the payer waits on the page until
+    the shop has answered the payment notification.
+    """
 
     def __init__(
         self,
@@ -42,6 +47,8 @@ class Sandbox:
         unique_merchant_order_id: bool = True,
         notification_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         notification_timeout: float = RESPONSE_DEADLINE,
+        shop_name: str = DEFAULT_SHOP_NAME,
+        shipping_control: bool = False,
     ) -> None:
         self._settings = SandboxSettings(
             token=token or secrets.token_hex(16),  # the v3 token shape: 32 hex digits
@@ -53,6 +60,8 @@ class Sandbox:
             unique_merchant_order_id=unique_merchant_order_id,
             notification_retry_delays=tuple(notification_retry_delays),
             notification_timeout=notification_timeout,
+            shop_name=shop_name,
+            shipping_control=shipping_control,
         )
         self.host = host
         self.port = port

@@ -28,6 +28,7 @@ class OrderRecord:
     shipment_ids: list[int] = attrs.Factory(list)
     refund_ids: list[str] = attrs.Factory(list)
     shipping_unavailable: bool = False
+    bank_transfer_requested: bool = False  # the payer chose «Оплатить по счёту» on the page
     # The payment notification, built once at payment time so every retry sends the same bytes.
     payment_notification: Any = None
 
