@@ -27,7 +27,7 @@ OUTBOX_STATUSES: Final = (PENDING, CLAIMED, DONE, DEAD)
 
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware, in UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -36,7 +36,7 @@ def as_utc(value: dt.datetime) -> dt.datetime:
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()}: pass a timezone-aware one (UTC)")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _optional_utc(value: dt.datetime | None) -> dt.datetime | None:
