@@ -42,8 +42,9 @@ from .models import (
     RefundRequest,
     Shipment,
     ShipmentRequest,
+    basket_line,
 )
-from .money import basket_line, to_money
+from .money import to_money
 from .ratelimit import RateLimiter
 from .signature import sign, verify
 from .store import Store

@@ -38,8 +38,7 @@ from .engine import OrderFlow, OrderView
 from .errors import FlowError, InvoiceboxFlowError, TransportError, ValidationError
 from .flows import SEQUENCES, Effect, Phase, Sequence, State, Variant, sequences_of
 from .flows.steps import Step
-from .models import BasketItem, LegalCustomer, PrivateCustomer
-from .money import basket_line
+from .models import BasketItem, LegalCustomer, PrivateCustomer, basket_line
 from .sandbox import Buyer, Sandbox
 from .serving import LoopbackServer
 from .store import Store

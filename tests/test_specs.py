@@ -48,7 +48,7 @@ from invoicebox_flow.errors import (
 )
 from invoicebox_flow.flows import State
 from invoicebox_flow.models import RefundRequest
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import basket_line
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.serving import LoopbackServer
