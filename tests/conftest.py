@@ -11,8 +11,7 @@ import pytest
 
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
-from invoicebox_flow.models import basket_line
-from invoicebox_flow.models import LegalCustomer, PrivateCustomer
+from invoicebox_flow.models import LegalCustomer, PrivateCustomer, basket_line
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.store import Store

@@ -29,8 +29,7 @@ from invoicebox_flow.errors import (
     ServerError,
     TransportError,
 )
-from invoicebox_flow.models import Order, OrderRequest, PrivateCustomer, RefundRequest, ShipmentRequest
-from invoicebox_flow.models import basket_line
+from invoicebox_flow.models import Order, OrderRequest, PrivateCustomer, RefundRequest, ShipmentRequest, basket_line
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.retry import ReadRetryPolicy, is_retryable, parse_retry_after
 from invoicebox_flow.sandbox import Buyer, Sandbox

@@ -107,10 +107,10 @@ def decimal_value(value: Decimal | int | str | None) -> Decimal | None:
     return number
 
 
-def _moment(value: Any, rule: Rule) -> datetime | None:
+def _moment(value: Any, rule: Rule, *, lenient: bool) -> datetime | None:
     if value is None:
         return None
-    if reading():
+    if lenient and reading():
         # servers have sent date-times without an offset: they are UTC
         if isinstance(value, str):
             try:
@@ -129,12 +129,13 @@ def _moment(value: Any, rule: Rule) -> datetime | None:
 def moment(value: datetime | str | None) -> datetime | None:
     """Converter of date-time attributes: aware; built in code, a naive one is refused (which
     zone was meant cannot be guessed); read from JSON, one without offset is UTC."""
-    return _moment(value, TYPE)
+    return _moment(value, TYPE, lenient=True)
 
 
 def expiration(value: datetime | str | None) -> datetime | None:
-    """:func:`moment` for ``expirationDate``, refused with ``wrong_expiration_date``."""
-    return _moment(value, EXPIRATION)
+    """A request's ``expirationDate``: aware, refused with ``wrong_expiration_date`` otherwise —
+    even when read from JSON, since a request is the shop's own (the sandbox refuses the same)."""
+    return _moment(value, EXPIRATION, lenient=False)
 
 
 def day(value: date | str | None) -> date | None:

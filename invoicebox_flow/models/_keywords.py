@@ -30,7 +30,8 @@ def refuse_unknown_keywords(owner: str, accepted: frozenset[str], given: Iterabl
     for key in given:
         if key in accepted:
             continue
-        close = difflib.get_close_matches(key, sorted(accepted), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(key, sorted(accepted), n=1, cutoff=0.6) or sorted(
+            name for name in accepted if name.startswith(key) or key.startswith(name))[:1]
         hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(sorted(accepted))}"
         message = f"{owner}() got an unexpected keyword argument {key!r}; {hint}"
         raise UnknownArgumentError(message, code="unknown_argument",

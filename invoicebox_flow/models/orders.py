@@ -22,7 +22,7 @@ __all__ = ["Notification", "Order", "OrderRequest", "fill_amounts"]
 
 def fill_amounts(request: Any) -> None:
     """Compute ``amount``/``vat_amount`` left as None from the basket (not when reading JSON)."""
-    if reading() or not request.basket_items:
+    if reading() or request.basket_items is None:
         return
     total, vat = order_totals(request.basket_items)
     if request.amount is None:

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import attrs
 
+from ..errors import BasketError
 from . import catalogue as r
 from .findings import Collector
 from .values import KOPECK, MAX_DECIMALS, ZERO, decimals_of, number_or_reason, quantity_or_reason
@@ -235,18 +236,26 @@ def _unique_skus(out: Collector, items: Sequence[Any]) -> None:
 
 def check_line(out: Collector, item: Any, at: str = "") -> None:
     """One line on its own, without arithmetic (what :func:`~invoicebox_flow.models.basket_line` checks)."""
-    if not isinstance(item, Mapping):
-        out.refuse(r.SHAPE, at or "basketItem", "a basket line must be an object")
-        return
-    _line_fields(out, item, at)
-    _line_values(out, item, at, kopeck_prices=False)
+    with out.within(BasketError):
+        if not isinstance(item, Mapping):
+            out.refuse(r.SHAPE, at or "basketItem", "a basket line must be an object")
+            return
+        _line_fields(out, item, at)
+        _line_values(out, item, at, kopeck_prices=False)
 
 
 def check_basket(out: Collector, amount: Any, vat_amount: Any, items: Any, round_policy: Any = ROUND_POLICY_DEFAULT,
                  *, fields: bool = True, sums: bool = True, arithmetic: bool = True) -> None:
-    """Check a basket under ``round_policy``. ``arithmetic=False`` skips each line's arithmetic
-    (a shipment, or a refund checked before its order is known), ``fields=False`` checks only the
-    numbers and VAT codes, ``sums=False`` skips the order's amount and vatAmount (a shipment)."""
+    """Check a basket under ``round_policy``; every refusal raises a BasketError.
+    ``arithmetic=False`` skips each line's arithmetic (a shipment, or a refund checked before its
+    order is known), ``fields=False`` checks only the numbers and VAT codes, ``sums=False`` skips
+    the order's amount and vatAmount (a shipment has none)."""
+    with out.within(BasketError):
+        _check_basket(out, amount, vat_amount, items, round_policy, fields=fields, sums=sums, arithmetic=arithmetic)
+
+
+def _check_basket(out: Collector, amount: Any, vat_amount: Any, items: Any, round_policy: Any,
+                  *, fields: bool, sums: bool, arithmetic: bool) -> None:
     order_amount = _amount(out, {"amount": amount}, "amount", "amount", kopecks=True) if sums else None
     order_vat = _amount(out, {"vatAmount": vat_amount}, "vatAmount", "vatAmount", kopecks=True) if sums else None
     rounding: str | None = None

@@ -126,7 +126,8 @@ LINE_WO_VAT = Rule("line.amount_wo_vat", "wrong_basket_item_amount_wo_vat", "err
                    "amountWoVat × quantity + totalVatAmount gives totalAmount, within a kopeck per unit plus one.",
                    (s.DOCS_ERRORS, s.MCP_MONEY, s.MCP_VAT_FROM_CODE),
                    "MCP allows one kopeck; a unit price without VAT rounded to kopecks carries up to half a "
-                   "kopeck per unit, which the per-unit reading (Bitrix) adds up.", error=BasketError)
+                   "kopeck per unit, which the per-unit reading (Bitrix) adds up. Under none the unit prices may "
+                   "instead describe the product the total was rounded up from.", error=BasketError)
 ORDER_TOTAL = Rule("basket.total", "wrong_total_amount", "error", "amount is the sum of the lines' totalAmount.",
                    (s.DOCS_CREATE, s.DOCS_ERRORS, s.MCP_MONEY), error=BasketError)
 ORDER_VAT = Rule("basket.vat", "wrong_total_vat_amount", "error",

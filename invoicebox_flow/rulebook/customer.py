@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ..errors import CustomerError
 from . import catalogue as r
 from .basket import check_string, is_blank
 from .findings import Collector
@@ -60,7 +61,13 @@ def _text(customer: Mapping[str, Any], key: str) -> str | None:
 
 
 def check_customer(out: Collector, customer: Any, at: str = "customer") -> None:
-    """Refusals and warnings for one customer object (``at`` prefixes the field names)."""
+    """Refusals (each a CustomerError) and warnings for one customer object (``at`` prefixes
+    the field names)."""
+    with out.within(CustomerError):
+        _check_customer(out, customer, at)
+
+
+def _check_customer(out: Collector, customer: Any, at: str) -> None:
 
     def path(key: str) -> str:
         return f"{at}.{key}" if at else key

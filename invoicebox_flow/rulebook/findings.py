@@ -8,8 +8,9 @@ the same requests with the same codes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 import attrs
@@ -117,10 +118,25 @@ class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.warnings: list[RuleWarning] = []
+        self._scope: type[ValidationError] | None = None
+
+    @contextlib.contextmanager
+    def within(self, error: type[ValidationError]) -> Iterator[None]:
+        """Refusals of general rules (a missing field, a too long text) inside a part of the
+        request raise that part's error class: BasketError in the basket, CustomerError in the
+        customer."""
+        outer, self._scope = self._scope, error
+        try:
+            yield
+        finally:
+            self._scope = outer
 
     def refuse(self, rule: Rule, field: str, message: str) -> None:
+        error = rule.error
+        if self._scope is not None and not issubclass(error, self._scope):
+            error = self._scope
         self.problems.append(Problem(code=rule.code, field=field, message=message, source=rule.sources[0],
-                                     rule=rule.id, error=rule.error))
+                                     rule=rule.id, error=error))
 
     def warn(self, rule: Rule, field: str, message: str) -> None:
         self.warnings.append(RuleWarning(code=rule.code, field=field, message=message, source=rule.sources[0],

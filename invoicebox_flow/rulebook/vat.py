@@ -89,7 +89,7 @@ def round_kopecks(value: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
 
 
 def vat_rate(code: str) -> Decimal:
-    """The rate of ``code`` (``Decimal("0.20")`` for ``RUS_VAT20``); an unknown code raises
+    """The rate of ``code`` (``Decimal("0.22")`` for ``RUS_VAT22``); an unknown code raises
     :class:`~invoicebox_flow.errors.BasketError` with code ``wrong_vat_code``."""
     rate = VAT_CODES.get(code) if isinstance(code, str) else None
     if rate is None:
@@ -106,7 +106,8 @@ def is_vat_added(code: str) -> bool:
 def vat_of_total(total: NumberLike, code: str) -> Decimal:
     """VAT contained in a line total, in kopecks: ``round(total × r/(1+r), 2)``.
 
-    ``vat_of_total(Decimal("371.88"), "RUS_VAT20") == Decimal("61.98")``.
+    ``vat_of_total(Decimal("371.88"), "RUS_VAT20") == Decimal("61.98")`` (the documented line);
+    ``vat_of_total(Decimal("2440.00"), "RUS_VAT22") == Decimal("440.00")``.
     """
     rate = vat_rate(code)
     total = to_decimal(total, name="totalAmount")
