@@ -5,15 +5,17 @@ validation and the sandbox's answer over real HTTP."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
+import pytest
 import requests
 
 from invoicebox_flow import jsonutil
+from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.errors import ValidationError
 from invoicebox_flow.models import OrderRequest
 from invoicebox_flow.sandbox import Buyer, Sandbox
@@ -31,6 +33,20 @@ BITRIX_RATES = {"NONE": (0, 6), "RUS_VAT0": (0, 5), "RUS_VAT10": (10, 4), "RUS_V
 MCP_PERCENT = {"RUS_VAT22_ADDED": 22, "RUS_VAT22": 22, "RUS_VAT20_ADDED": 20, "RUS_VAT20": 20,
                "RUS_VAT10_ADDED": 10, "RUS_VAT10": 10, "RUS_VAT7_ADDED": 7, "RUS_VAT7": 7,
                "RUS_VAT5_ADDED": 5, "RUS_VAT5": 5, "RUS_VAT0": 0, "VATNONE": 0}
+
+
+@pytest.fixture(scope="module", name="ib")
+def module_sandbox() -> Iterator[Sandbox]:
+    """Fixture ``ib``: one sandbox per test module, its rate limit out of the way of many requests."""
+    with Sandbox(rate_limit=100_000) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(name="client")
+def sandbox_client(ib: Sandbox) -> Iterator[InvoiceboxClient]:
+    """Fixture ``client``: the shop's client of that sandbox."""
+    with InvoiceboxClient(ib.token, base_url=ib.url, timeout=(2.0, 5.0), backoff_base=0.01) as c:
+        yield c
 
 
 def half_up(value: Decimal, unit: Decimal = KOPECK) -> Decimal:

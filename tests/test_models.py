@@ -17,6 +17,7 @@ from invoicebox_flow.models import (
     AuthInfo,
     BasketItem,
     ErrorBody,
+    JsonModel,
     LegalCustomer,
     Notification,
     Order,
@@ -673,3 +674,26 @@ def test_reading_and_validating_any_request_fails_only_with_validation_errors(da
         req.validate(now=NOW)
     except ValidationError as error:
         assert error.code and str(error)
+
+
+def test_every_name_the_single_models_module_exported_is_still_importable():
+    from invoicebox_flow import models
+
+    exported_before = ("TEST_NOTIFICATION_ID", "CURRENCIES", "LANGUAGES", "JsonModel", "json_field", "BasketItem",
+                       "RefundableItem", "PrivateCustomer", "LegalCustomer", "Customer", "customer_from_json",
+                       "inn_is_valid", "OrderRequest", "Order", "Notification", "ShipmentRequest", "Shipment",
+                       "RefundRequest", "RefundOrder", "AuthInfo", "ErrorBody", "Page")
+    assert [name for name in exported_before if name not in models.__all__] == []
+    assert all(getattr(models, name) is not None for name in exported_before)
+
+
+def test_json_field_declares_a_json_attribute_for_models_of_ones_own():
+    from invoicebox_flow.models import json_field
+
+    @attrs.frozen(kw_only=True)
+    class Ticket(JsonModel):
+        seat_number: str = json_field()
+        row: str | None = json_field(key="rowCode", default=None)
+
+    assert Ticket(seat_number="12A", row="7").to_json() == {"seatNumber": "12A", "rowCode": "7"}
+    assert Ticket.from_json({"seatNumber": "1", "other": 2}).extra == {"other": 2}

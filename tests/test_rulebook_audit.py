@@ -21,32 +21,22 @@ from rulebook_helpers import (
     create_calls,
     error_of,
     mcp_line,
+    module_sandbox,  # noqa: F401 - the fixture ib
     order_body,
     paid_order,
     post,
+    sandbox_client,  # noqa: F401 - the fixture client
 )
 
 from invoicebox_flow import jsonutil, rulebook
-from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.errors import ValidationError
 from invoicebox_flow.models import Order, OrderRequest, PrivateCustomer, ShipmentRequest, basket_line
-from invoicebox_flow.sandbox import Sandbox
 
 D = Decimal
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "rulebook.md"
 COMPANY_INN, PERSON_INN = "7812345675", "781234567870"
 
 
-@pytest.fixture(scope="module")
-def ib():
-    with Sandbox(rate_limit=10_000) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def client(ib):
-    with InvoiceboxClient(ib.token, base_url=ib.url, timeout=(2.0, 5.0), backoff_base=0.01) as c:
-        yield c
 
 
 def line(**changes):

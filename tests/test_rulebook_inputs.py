@@ -9,11 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from rulebook_helpers import create_calls
+from rulebook_helpers import create_calls, module_sandbox, sandbox_client  # noqa: F401 - the fixtures ib, client
 
 from invoicebox_flow import basket_line as top_level_basket_line
 from invoicebox_flow import rulebook
-from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.errors import BasketError, CustomerError, UnknownArgumentError, ValidationError
 from invoicebox_flow.models import (
     AuthInfo,
@@ -31,23 +30,12 @@ from invoicebox_flow.models import (
     ShipmentRequest,
     basket_line,
 )
-from invoicebox_flow.sandbox import Sandbox
 
 D = Decimal
 BAD_QUANTITIES = ["abc", None, True, "NaN", "0.0000001", 1.0, 0, -1, "", [], "1e999", D("Infinity")]
 BAD_AMOUNTS = ["abc", None, True, "NaN", 1.5, [], "1e18", D("-Infinity")]
 
 
-@pytest.fixture(scope="module")
-def ib():
-    with Sandbox(rate_limit=10_000) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def client(ib):
-    with InvoiceboxClient(ib.token, base_url=ib.url, timeout=(2.0, 5.0), backoff_base=0.01) as c:
-        yield c
 
 
 def good_line(**changes):

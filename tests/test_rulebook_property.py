@@ -7,20 +7,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from rulebook_helpers import BITRIX_RATES, MCP_PERCENT, bitrix_line, both, mcp_line, order_body
-
-from invoicebox_flow.sandbox import Sandbox
+from rulebook_helpers import (
+    BITRIX_RATES,
+    MCP_PERCENT,
+    bitrix_line,
+    both,
+    mcp_line,
+    module_sandbox,  # noqa: F401 - the fixture ib
+    order_body,
+)
 
 D = Decimal
 
-
-@pytest.fixture(scope="module")
-def ib():
-    with Sandbox(rate_limit=100_000) as sandbox:
-        yield sandbox
 
 
 quantities = st.one_of(

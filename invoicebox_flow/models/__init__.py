@@ -16,7 +16,7 @@ and ``warnings()`` (what InvoiceBox tolerates but a shop should know).
 
 from ..protocol import TEST_NOTIFICATION_ID
 from ..rulebook import CURRENCIES, LANGUAGES, Problem, RuleWarning
-from ._json import JsonModel, json_meta
+from ._json import JsonModel, json_field, json_meta
 from .api import AuthInfo, ErrorBody, Page
 from .basket import BasketItem, RefundableItem, basket_line
 from .customers import Customer, LegalCustomer, PrivateCustomer, customer_from_json, inn_is_valid
@@ -48,5 +48,6 @@ __all__ = [
     "basket_line",
     "customer_from_json",
     "inn_is_valid",
+    "json_field",
     "json_meta",
 ]

@@ -44,6 +44,7 @@ __all__ = [
     "day",
     "decimal_value",
     "expiration",
+    "json_field",
     "json_meta",
     "json_specs",
     "list_codec",
@@ -193,6 +194,17 @@ class JsonSpec:
 def json_meta(codec: Codec = RAW, key: str | None = None) -> dict[Any, Any]:
     """``attrs.field(metadata=...)`` of an attribute that is written to and read from JSON."""
     return {JsonSpec: JsonSpec(codec=codec, key=key)}
+
+
+def json_field(*, codec: Codec = RAW, key: str | None = None, **kwargs: Any) -> Any:
+    """``attrs.field(metadata=json_meta(codec, key), **kwargs)``, for models of one's own.
+
+    The models here spell ``attrs.field(..., metadata=json_meta(...))`` out instead: type checkers
+    recognise ``attrs.field`` and so see the fields, their defaults and their converters.
+    """
+    metadata = dict(kwargs.pop("metadata", {}))
+    metadata.update(json_meta(codec, key))
+    return attrs.field(metadata=metadata, **kwargs)
 
 
 def _camel(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from ..errors import ValidationError
 from . import catalogue as r
@@ -56,10 +56,22 @@ REFUND_LENGTHS: Final = {"parentId": 36, "merchantOrderId": 100, "description": 
 REFUND_STATUSES: Final = ("created", "draft")
 
 
-def _require(out: Collector, body: Mapping[str, Any], names: tuple[str, ...]) -> None:
+def _require(out: Collector, body: Mapping[str, Any], names: tuple[str, ...],
+             lengths: Mapping[str, int] | None = None) -> None:
+    """The required fields are there; the text fields within their lengths."""
     for name in names:
         if name not in _BASKET_PARTS and is_blank(body.get(name)):
             out.refuse(r.REQUIRED, name, f"{name} is required")
+    for name, limit in (lengths or {}).items():
+        check_string(out, body, name, name, limit)
+
+
+def _is_object(body: Any, out: Collector) -> TypeGuard[Mapping[str, Any]]:
+    """True for a JSON object; anything else is refused as the whole body."""
+    if not isinstance(body, Mapping):
+        out.refuse(r.SHAPE, "", "the request body must be a JSON object")
+        return False
+    return True
 
 
 def round_policy_of(order: Mapping[str, Any]) -> Any:
@@ -115,8 +127,7 @@ def check_order(order: Any, *, now: datetime | None = None, check_expiration: bo
     not change the date).
     """
     out = Collector()
-    if not isinstance(order, Mapping):
-        out.refuse(r.SHAPE, "", "the request body must be a JSON object")
+    if not _is_object(order, out):
         return out.report()
     _require(out, order, ORDER_REQUIRED)
     check_basket(out, order.get("amount"), order.get("vatAmount"), order.get("basketItems"), round_policy_of(order))
@@ -130,8 +141,7 @@ def check_update(changes: Any, *, now: datetime | None = None) -> Report:
     """An update body (``PUT /v3/billing/api/order/order/{id}``) on its own: every field given is
     checked as for a new order; a new basket with its ``amount`` and ``vatAmount``."""
     out = Collector()
-    if not isinstance(changes, Mapping):
-        out.refuse(r.SHAPE, "", "the request body must be a JSON object")
+    if not _is_object(changes, out):
         return out.report()
     if any(key in changes for key in ("basketItems", "amount", "vatAmount")):
         check_basket(out, changes.get("amount"), changes.get("vatAmount"), changes.get("basketItems"),
@@ -152,12 +162,9 @@ def check_shipment(body: Any) -> Report:
     basket lines (every field the shipment page lists; shipments have no arithmetic error of
     their own, what may be shipped is judged against the order)."""
     out = Collector()
-    if not isinstance(body, Mapping):
-        out.refuse(r.SHAPE, "", "the request body must be a JSON object")
+    if not _is_object(body, out):
         return out.report()
-    _require(out, body, SHIPMENT_REQUIRED)
-    for name, limit in SHIPMENT_LENGTHS.items():
-        check_string(out, body, name, name, limit)
+    _require(out, body, SHIPMENT_REQUIRED, SHIPMENT_LENGTHS)
     document_date = body.get("documentDate")
     if document_date is not None and not (isinstance(document_date, str) and len(document_date) == 10):
         out.refuse(r.TYPE, "documentDate", "documentDate must be a date like 2024-07-05")
@@ -170,12 +177,9 @@ def check_refund(body: Any, *, round_policy: str | None = ROUND_POLICY_DEFAULT) 
     refunded order's; None checks everything but the per-line arithmetic (the sandbox, before
     it has looked the order up)."""
     out = Collector()
-    if not isinstance(body, Mapping):
-        out.refuse(r.SHAPE, "", "the request body must be a JSON object")
+    if not _is_object(body, out):
         return out.report()
-    _require(out, body, REFUND_REQUIRED)
-    for name, limit in REFUND_LENGTHS.items():
-        check_string(out, body, name, name, limit)
+    _require(out, body, REFUND_REQUIRED, REFUND_LENGTHS)
     check_basket(out, body.get("amount"), body.get("vatAmount"), body.get("basketItems"),
                  round_policy or ROUND_POLICY_DEFAULT, arithmetic=round_policy is not None)
     amount = number_or_reason(body.get("amount"))
