@@ -46,7 +46,7 @@ from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.flows import State
 from invoicebox_flow.models import PrivateCustomer
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import basket_line
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.sandbox.testing import NotificationReceiver
 from invoicebox_flow.signature import SIGNATURE_HEADER

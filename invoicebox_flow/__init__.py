@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "BasketItem": "models", "LegalCustomer": "models", "Order": "models", "OrderRequest": "models",
     "PrivateCustomer": "models", "RefundableItem": "models", "RefundOrder": "models", "RefundRequest": "models",
     "Shipment": "models", "ShipmentRequest": "models",
-    "basket_line": "money", "to_money": "money",
+    "basket_line": "models", "to_money": "money",
     "RateLimiter": "ratelimit",
     "sign": "signature", "verify": "signature",
     "Store": "store",
@@ -105,7 +105,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see (tests/test_imports.py: the
         Shipment,
         ShipmentRequest,
     )
-    from .money import basket_line, to_money
+    from .models import basket_line
+    from .money import to_money
     from .ratelimit import RateLimiter
     from .signature import sign, verify
     from .store import Store

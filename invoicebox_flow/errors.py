@@ -5,7 +5,8 @@
     InvoiceboxFlowError
     ├── ValidationError            bad input refused before anything is sent or stored
     │   ├── BasketError            amounts/VAT do not add up (API codes wrong_total_amount, …)
-    │   └── CustomerError          INN checksum, KPP format, private/legal consistency
+    │   ├── CustomerError          INN checksum, KPP format, private/legal consistency
+    │   └── UnknownArgumentError   a misspelt keyword argument (also a TypeError)
     ├── ApiError                   InvoiceBox answered with an error envelope
     │   ├── AuthenticationError    401 unauthorized / 403 forbidden
     │   ├── NotFoundError          404
@@ -62,6 +63,14 @@ class BasketError(ValidationError):
 
 class CustomerError(ValidationError):
     """Customer data is inconsistent (INN checksum, KPP format, legal vs private)."""
+
+
+class UnknownArgumentError(ValidationError, TypeError):
+    """A constructor or builder got a keyword it does not take (a typo must not pass silently).
+
+    The message names the closest valid keyword; it is a ``TypeError`` too, as Python's own
+    unexpected-keyword error is.
+    """
 
 
 # --- InvoiceBox answered with an error -----------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow, OrderView
 from invoicebox_flow.flows import BUYER, DOCUMENTED_FLOW, SHOP, FlowDefinition, Message
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import basket_line
 from invoicebox_flow.models import LegalCustomer, PrivateCustomer
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.serving import LoopbackServer

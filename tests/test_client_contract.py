@@ -45,8 +45,8 @@ from invoicebox_flow.models import (
     RefundRequest,
     Shipment,
     ShipmentRequest,
+    basket_line,
 )
-from invoicebox_flow.money import basket_line
 from invoicebox_flow.sandbox import Buyer, Sandbox
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

@@ -29,8 +29,7 @@ from invoicebox_flow.errors import (
     ServerError,
     TransportError,
 )
-from invoicebox_flow.models import Order, OrderRequest, PrivateCustomer, RefundRequest, ShipmentRequest
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import Order, OrderRequest, PrivateCustomer, RefundRequest, ShipmentRequest, basket_line
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.retry import ReadRetryPolicy, is_retryable, parse_retry_after
 from invoicebox_flow.sandbox import Buyer, Sandbox
@@ -78,7 +77,8 @@ def order_request(ib: Sandbox, merchant_order_id: str = "SHOP-1") -> OrderReques
         merchant_id=ib.merchant_id,
         merchant_order_id=merchant_order_id,
         description="Онлайн-курс",
-        basket_items=[basket_line(sku="COURSE", name="Онлайн-курс, доступ 90 дней", unit_price="1200.00", quantity=2)],
+        basket_items=[basket_line(sku="COURSE", name="Онлайн-курс, доступ 90 дней", unit_price="1200.00", quantity=2,
+                                 vat_code="RUS_VAT20")],
         customer=PrivateCustomer(name="Анна Смирнова", email="anna@example.org"),
         expiration_date=datetime.now(timezone.utc) + timedelta(days=1),
     )
@@ -87,7 +87,7 @@ def order_request(ib: Sandbox, merchant_order_id: str = "SHOP-1") -> OrderReques
 def refund_request(order: Order, merchant_order_id: str = "SHOP-1-R1") -> RefundRequest:
     return RefundRequest(parent_id=order.id, merchant_order_id=merchant_order_id, description="Возврат",
                          basket_items=[basket_line(sku="COURSE", name="Онлайн-курс, доступ 90 дней",
-                                                   unit_price="1200.00", quantity=1)])
+                                                   unit_price="1200.00", quantity=1, vat_code="RUS_VAT20")])
 
 
 def paid_order(client: InvoiceboxClient, ib: Sandbox) -> Order:

@@ -20,7 +20,7 @@ from invoicebox_flow.errors import (
     ValidationError,
 )
 from invoicebox_flow.flows import DOCUMENTED_FLOW, State, Variant, lifecycle_machine
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import basket_line
 from invoicebox_flow.sandbox import Sandbox
 from invoicebox_flow.store import OrderRecord, Store
 
@@ -163,7 +163,7 @@ def test_update_and_cancel_before_payment_then_refused_after(flow, buyer, sandbo
 def test_definitive_refusal_returns_to_the_previous_state_and_journals_the_attempt(flow, buyer, sandbox):
     flow.place("F-1", course_lines(), private_customer(), description="x")
     pay(flow, buyer, sandbox, "F-1")
-    wrong = [basket_line(sku="OTHER", name="не из заказа", unit_price="10.00", quantity=1)]
+    wrong = [basket_line(sku="OTHER", name="не из заказа", unit_price="10.00", quantity=1, vat_code="RUS_VAT20")]
     with pytest.raises(InvalidRequestError):
         flow.ship("F-1", wrong)
     order = flow.get("F-1")

@@ -1,21 +1,23 @@
 """Models against the JSON examples of the API reference: exact round trips, unknown fields kept,
-strict construction (INN/KPP, computed amounts) and lenient reading."""
+strict construction (INN/KPP, computed amounts, aware date-times, no unknown keywords) and
+lenient reading."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import attrs
 import pytest
+from reference_bodies import NOTIFICATION, TEST_NOTIFICATION
 
 from invoicebox_flow import jsonutil
-from invoicebox_flow.errors import BasketError, CustomerError, ValidationError
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.errors import BasketError, CustomerError, UnknownArgumentError, ValidationError
 from invoicebox_flow.models import (
     AuthInfo,
     BasketItem,
     ErrorBody,
+    JsonModel,
     LegalCustomer,
     Notification,
     Order,
@@ -27,13 +29,12 @@ from invoicebox_flow.models import (
     RefundRequest,
     Shipment,
     ShipmentRequest,
+    basket_line,
     customer_from_json,
     inn_is_valid,
 )
-from reference_bodies import NOTIFICATION, TEST_NOTIFICATION
 
 D = Decimal
-UTC = timezone.utc
 
 ITEM = (
     '{"sku": "COURSE-PY-90", "name": "Онлайн-курс «Python для аналитиков», доступ 90 дней",'
@@ -114,7 +115,7 @@ AUTH = '{"userId": "018f2c1e-7a55-7c41-9d0e-3c6b2a1f0e99", "profile": null, "acc
 
 
 def check_digit(digits: str, weights: tuple[int, ...]) -> str:
-    return str(sum(int(d) * w for d, w in zip(digits, weights)) % 11 % 10)
+    return str(sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11 % 10)
 
 
 def company_inn(first9: str) -> str:
@@ -234,15 +235,15 @@ def test_refundable_items_carry_the_mcp_extras():
     assert plain.to_json() == jsonutil.loads(ITEM)
 
 
-def test_writing_uses_atom_dates_and_decimal_numbers():
+def test_writing_uses_atom_dates_in_whole_seconds_and_decimal_numbers():
     req = OrderRequest(
         merchant_id="m", merchant_order_id="o-1", description="d",
-        basket_items=[basket_line(sku="A", name="B", unit_price="123.96", quantity=3)],
+        basket_items=[basket_line(sku="A", name="B", unit_price="123.96", quantity=3, vat_code="RUS_VAT20")],
         customer=PrivateCustomer(email="a@example.org"),
-        expiration_date=datetime(2024, 7, 10, 21, 0),  # naive: taken as UTC
+        expiration_date=datetime(2024, 7, 10, 21, 0, 0, 472385, tzinfo=UTC),
     )
     out = req.to_json()
-    assert out["expirationDate"] == "2024-07-10T21:00:00+00:00"
+    assert out["expirationDate"] == "2024-07-10T21:00:00+00:00"  # ATOM, no microseconds (SDK Y-m-d\TH:i:sP)
     assert out["amount"] == D("371.88") and isinstance(out["amount"], Decimal)
     text = jsonutil.dumps(out)
     assert '"amount":371.88' in text and '"vatAmount":61.98' in text
@@ -254,13 +255,43 @@ def test_writing_uses_atom_dates_and_decimal_numbers():
     assert shipment.to_json()["documentDate"] == "2024-07-05"
 
 
-def test_money_is_never_float():
-    with pytest.raises(TypeError):
-        BasketItem("A", "B", 1, 9.99, D("8.33"), D("9.99"), D("1.67"), "RUS_VAT20", "service", "full_payment")
+def test_a_naive_expiration_date_is_refused_not_guessed():
+    with pytest.raises(ValidationError, match="no timezone") as caught:
+        order_request(expiration_date=datetime(2030, 7, 10, 21, 0))
+    assert caught.value.code == "wrong_expiration_date"
+    assert caught.value.fields[0]["name"] == "expirationDate"
+    # reading a server's answer stays lenient: a value without offset is UTC
+    data = jsonutil.loads(ORDER_RESPONSE)
+    data["createdAt"] = "2024-07-01T09:00:00"
+    assert Order.from_json(data).created_at == datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
+
+
+def test_money_is_never_float_and_the_error_names_the_field():
+    with pytest.raises(ValidationError, match="never float") as caught:
+        BasketItem(sku="A", name="B", quantity=1, amount=9.99, amount_wo_vat=D("8.33"),  # type: ignore[arg-type]
+                   total_amount=D("9.99"), total_vat_amount=D("1.67"), vat_code="RUS_VAT20", type="service",
+                   payment_type="full_payment")
+    assert (caught.value.code, caught.value.fields[0]["name"]) == ("wrong_value", "amount")
     data = jsonutil.loads(ITEM)
     data["amount"] = 1200.0
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="never float") as caught:
         BasketItem.from_json(data)
+    assert caught.value.fields[0]["name"] == "amount"
+
+
+def test_constructors_refuse_unknown_keywords_naming_the_closest():
+    with pytest.raises(UnknownArgumentError, match="did you mean 'email'"):
+        PrivateCustomer(name="Анна", emial="anna@example.org")  # type: ignore[call-arg]
+    with pytest.raises(UnknownArgumentError, match="did you mean 'tax_registration_reason_code'"):
+        LegalCustomer(name="ООО", vat_number=COMPANY_INN, tax_registration_code="770101001")  # type: ignore[call-arg]
+    with pytest.raises(UnknownArgumentError, match="did you mean 'expiration_date'"):
+        order_request(expiration=NOW)
+    with pytest.raises(UnknownArgumentError, match="did you mean 'document_number'"):
+        ShipmentRequest(order_id="x", basket_items=[], document_no="1")  # type: ignore[call-arg]
+    with pytest.raises(UnknownArgumentError, match="did you mean 'code'"):
+        ErrorBody("x", cod="y")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):  # positional arguments are not taken: the fields are keyword-only
+        PrivateCustomer("Анна")  # type: ignore[misc]
 
 
 def test_bad_server_values_name_their_json_path():
@@ -294,7 +325,7 @@ def test_models_are_frozen_and_request_id_is_not_json():
 
 def test_basket_item_is_goods():
     def item(kind):
-        return basket_line(sku="A", name="B", unit_price=1, quantity=1, type=kind)
+        return basket_line(sku="A", name="B", unit_price=1, quantity=1, type=kind, vat_code="RUS_VAT22")
 
     assert item("commodity").is_goods
     assert not item("service").is_goods
@@ -334,11 +365,9 @@ def test_sole_proprietor_has_a_12_digit_inn_and_no_kpp():
     (spoil(COMPANY_INN), "770101001", "wrong_vat_number"),
     (spoil(PERSON_INN), None, "wrong_vat_number"),
     ("123456789", "770101001", "wrong_vat_number"),
-    (None, None, "wrong_vat_number"),
     (COMPANY_INN, "77010100", "wrong_kpp"),
     (COMPANY_INN, "7701ab001", "wrong_kpp"),
     (COMPANY_INN, "770101A01", "wrong_kpp"),
-    (COMPANY_INN, None, "kpp_required"),
     (PERSON_INN, "770101001", "kpp_not_allowed"),
 ])
 def test_legal_customer_is_refused_on_construction(inn, kpp, code):
@@ -348,16 +377,38 @@ def test_legal_customer_is_refused_on_construction(inn, kpp, code):
     assert caught.value.fields[0]["code"] == code
 
 
-def test_private_customer_refuses_inn_and_kpp_but_not_a_missing_contact():
+@pytest.mark.parametrize(("inn", "kpp", "warnings"), [
+    # Changed: a company without KPP and a legal customer without INN were refused; every Customer
+    # field is optional (DOCS) and the MCP server only warns (counterparty.ts).
+    (COMPANY_INN, None, ["kpp_missing"]),
+    (None, None, ["vat_number_missing", "kpp_missing"]),
+    ("", "", ["vat_number_missing", "kpp_missing"]),  # empty strings are absent, as the Bitrix module sends them
+    (PERSON_INN, None, []),
+    (COMPANY_INN, "770101001", []),
+])
+def test_what_a_legal_customer_lacks_is_a_warning(inn, kpp, warnings):
+    customer = LegalCustomer(name="X", vat_number=inn, tax_registration_reason_code=kpp, registration_address="Адрес")
+    assert [w.code for w in customer.warnings()] == warnings
+    assert customer.problems() == []
+    assert {w.source.tag for w in customer.warnings()} <= {"MCP"}
+    assert [w.code for w in LegalCustomer(vat_number=COMPANY_INN).warnings()] == [
+        "kpp_missing", "name_missing", "address_missing"]
+
+
+def test_private_customer_refuses_a_kpp_but_not_an_inn_nor_a_missing_contact():
     quiet = PrivateCustomer(name="Без контактов")
     assert not quiet.has_contact
     assert PrivateCustomer(phone="79001112233").has_contact
+    assert [w.code for w in PrivateCustomer().warnings()] == ["no_contact"]
     with pytest.raises(CustomerError) as caught:
         PrivateCustomer(name="X", extra={"taxRegistrationReasonCode": "770101001"})
     assert caught.value.code == "kpp_not_allowed"
-    with pytest.raises(CustomerError) as caught:
-        PrivateCustomer(name="X", extra={"vatNumber": PERSON_INN})
-    assert caught.value.code == "vat_number_not_allowed"
+    # Changed: an INN on a private customer was refused; the Bitrix module sends one (vatNumber)
+    with_inn = PrivateCustomer(name="X", vat_number=PERSON_INN)
+    assert with_inn.to_json() == {"type": "private", "name": "X", "vatNumber": PERSON_INN}
+    assert with_inn.warnings() == []
+    odd = PrivateCustomer(name="X", vat_number="123321")  # as in the SDK's order mocks
+    assert [w.code for w in odd.warnings()] == ["vat_number_unchecked"]
 
 
 def test_customer_from_json_picks_the_type():
@@ -368,6 +419,21 @@ def test_customer_from_json_picks_the_type():
     assert isinstance(untyped, LegalCustomer) and untyped.is_sole_proprietor
     with pytest.raises(CustomerError):
         customer_from_json({"type": "public"})
+    assert isinstance(customer_from_json({"type": "", "name": "A"}), PrivateCustomer)  # empty: absent
+
+
+def test_reading_an_order_with_an_odd_customer_type_keeps_it_as_sent():
+    # audit row 18: Order.from_json raised on customer.type "", so a notification could not be read
+    for kind, model in (("", PrivateCustomer), ("public", PrivateCustomer), ("LEGAL", PrivateCustomer)):
+        data = jsonutil.loads(ORDER_RESPONSE)
+        data["customer"]["type"] = kind
+        order = Order.from_json(data)
+        assert isinstance(order.customer, model)
+        assert order.to_json() == data
+    data = jsonutil.loads(ORDER_RESPONSE)
+    data["customer"] = {"name": "ИП Петров", "vatNumber": PERSON_INN}
+    order = Order.from_json(data)
+    assert isinstance(order.customer, LegalCustomer) and order.to_json() == data  # no type: none written
 
 
 def test_reading_a_customer_is_lenient_but_validate_still_refuses():
@@ -377,14 +443,17 @@ def test_reading_a_customer_is_lenient_but_validate_still_refuses():
     with pytest.raises(CustomerError) as caught:
         odd.validate()
     assert caught.value.code == "wrong_vat_number"
-    assert [p["code"] for p in odd.problems()] == ["wrong_vat_number", "kpp_required"]
+    assert [p.code for p in odd.problems()] == ["wrong_vat_number"]
+    assert [w.code for w in odd.warnings()] == ["kpp_missing", "address_missing"]
+    assert odd.problems()[0].field == "vatNumber" and odd.problems()[0].source.tag == "MCP"
 
 
 def test_a_dict_customer_given_to_a_request_is_checked():
-    items = [basket_line(sku="A", name="B", unit_price=10, quantity=1)]
+    items = [basket_line(sku="A", name="B", unit_price=10, quantity=1, vat_code="RUS_VAT22")]
     with pytest.raises(CustomerError):
-        OrderRequest("m", "o", "d", items, {"type": "legal", "name": "X", "vatNumber": COMPANY_INN},
-                     datetime(2030, 1, 1, tzinfo=UTC))
+        OrderRequest(merchant_id="m", merchant_order_id="o", description="d", basket_items=items,
+                     customer={"type": "legal", "name": "X", "vatNumber": spoil(COMPANY_INN)},
+                     expiration_date=datetime(2030, 1, 1, tzinfo=UTC))
 
 
 # --- requests: computed amounts and validate() --------------------------------------------------
@@ -397,7 +466,7 @@ def order_request(**changes):
         merchant_id="ffffffff-ffff-ffff-ffff-ffffffffffff",
         merchant_order_id="SHOP-2024-000731",
         description="Онлайн-курс",
-        basket_items=[basket_line(sku="COURSE", name="Курс", unit_price=1200, quantity=2),
+        basket_items=[basket_line(sku="COURSE", name="Курс", unit_price=1200, quantity=2, vat_code="RUS_VAT20"),
                       basket_line(sku="BOOK", name="Книга", unit_price="499.90", quantity=1, type="commodity",
                                   vat_code="RUS_VAT10")],
         customer=PrivateCustomer(name="Анна", email="anna@example.org"),
@@ -433,9 +502,9 @@ def test_reading_a_request_does_not_compute_missing_amounts():
     req = OrderRequest.from_json(data)
     assert req.amount is None and req.vat_amount is None
     assert req.to_json() == data
-    with pytest.raises(BasketError) as caught:
+    with pytest.raises(ValidationError) as caught:
         req.validate(now=NOW)
-    assert [(f["code"], f["name"]) for f in caught.value.fields] == [("wrong_value", "amount"), ("wrong_value", "vatAmount")]
+    assert [(f["code"], f["name"]) for f in caught.value.fields] == [("validation", "amount"), ("validation", "vatAmount")]
 
 
 @pytest.mark.parametrize(("changes", "code", "name"), [
@@ -444,10 +513,12 @@ def test_reading_a_request_does_not_compute_missing_amounts():
     ({"currency_id": "RUR"}, "wrong_currency", "currencyId"),
     ({"language_id": "de"}, "language_not_found", "languageId"),
     ({"language_id": "RU"}, "language_not_found", "languageId"),
-    ({"merchant_order_id": ""}, "wrong_value", "merchantOrderId"),
+    ({"merchant_order_id": ""}, "validation", "merchantOrderId"),  # empty is missing (the sandbox's code)
     ({"merchant_order_id": "x" * 257}, "wrong_value", "merchantOrderId"),
-    ({"description": ""}, "wrong_value", "description"),
+    ({"description": ""}, "validation", "description"),
     ({"description": "d" * 1001}, "wrong_value", "description"),
+    ({"notification_url": "https://shop.example/" + "n" * 1000}, "wrong_value", "notificationUrl"),
+    ({"order_setting": {"roundPolicy": "banker"}}, "wrong_value", "orderSetting.roundPolicy"),
 ])
 def test_order_request_validate_uses_the_api_codes(changes, code, name):
     with pytest.raises(ValidationError) as caught:
@@ -468,19 +539,22 @@ def test_order_request_validate_checks_the_customer_and_the_round_policy():
         order_request(customer=odd).validate(now=NOW)
     assert caught.value.fields == [{"name": "customer.taxRegistrationReasonCode", "code": "kpp_not_allowed",
                                     "message": caught.value.fields[0]["message"]}]
-    discounted = attrs.evolve(basket_line(sku="A", name="B", unit_price=100, quantity=1),
-                              total_amount=D("90.00"), total_vat_amount=D("15.00"))
-    order_request(basket_items=[discounted], order_setting={"roundPolicy": "none"}).validate(now=NOW)
+    rounded_up = attrs.evolve(basket_line(sku="A", name="B", unit_price="33.33", quantity=3, vat_code="RUS_VAT20"),
+                              total_amount=D("100.00"), total_vat_amount=D("16.67"))
+    order_request(basket_items=[rounded_up], order_setting={"roundPolicy": "none"}).validate(now=NOW)
     with pytest.raises(BasketError):
-        order_request(basket_items=[discounted]).validate(now=NOW)
+        order_request(basket_items=[rounded_up]).validate(now=NOW)
 
 
-def test_order_request_validate_reports_every_problem_basket_first():
+def test_order_request_validate_reports_every_problem_missing_parts_first_then_the_basket():
     req = order_request(amount=D("1"), currency_id="XXX", description="")
-    with pytest.raises(BasketError) as caught:
+    with pytest.raises(ValidationError) as caught:
         req.validate(now=NOW)
-    assert caught.value.code == "wrong_total_amount"
-    assert codes_of(caught.value) == ["wrong_total_amount", "wrong_currency", "wrong_value"]
+    assert caught.value.code == "validation"
+    assert codes_of(caught.value) == ["validation", "wrong_total_amount", "wrong_currency"]
+    with pytest.raises(BasketError) as caught:
+        order_request(amount=D("1"), currency_id="XXX").validate(now=NOW)
+    assert codes_of(caught.value) == ["wrong_total_amount", "wrong_currency"]
 
 
 def test_order_request_repr_is_readable_and_short():
@@ -505,7 +579,7 @@ def test_auth_info_hides_the_access_token():
 
 
 def test_refund_request_computes_amounts_and_validates():
-    items = [basket_line(sku="COURSE", name="Курс", unit_price=1200, quantity=1)]
+    items = [basket_line(sku="COURSE", name="Курс", unit_price=1200, quantity=1, vat_code="RUS_VAT20")]
     refund = RefundRequest(parent_id="0190f3a2-5c1e-7d4b-9a2f-3b8c1d0e4f57", merchant_order_id="SHOP-1-R1",
                            description="Возврат", basket_items=items)
     assert (refund.amount, refund.vat_amount) == (D("1200.00"), D("200.00"))
@@ -514,7 +588,8 @@ def test_refund_request_computes_amounts_and_validates():
     for changes, code, name in [
         ({"status": "completed"}, "wrong_value", "status"),
         ({"merchant_order_id": "r" * 101}, "wrong_value", "merchantOrderId"),
-        ({"parent_id": ""}, "wrong_value", "parentId"),
+        ({"parent_id": ""}, "validation", "parentId"),
+        ({"amount": D("0.00"), "vat_amount": D("0.00")}, "wrong_total_amount", "amount"),
         ({"vat_amount": D("199.00")}, "wrong_total_vat_amount", "vatAmount"),
     ]:
         with pytest.raises(ValidationError) as caught:
@@ -599,3 +674,26 @@ def test_reading_and_validating_any_request_fails_only_with_validation_errors(da
         req.validate(now=NOW)
     except ValidationError as error:
         assert error.code and str(error)
+
+
+def test_every_name_the_single_models_module_exported_is_still_importable():
+    from invoicebox_flow import models
+
+    exported_before = ("TEST_NOTIFICATION_ID", "CURRENCIES", "LANGUAGES", "JsonModel", "json_field", "BasketItem",
+                       "RefundableItem", "PrivateCustomer", "LegalCustomer", "Customer", "customer_from_json",
+                       "inn_is_valid", "OrderRequest", "Order", "Notification", "ShipmentRequest", "Shipment",
+                       "RefundRequest", "RefundOrder", "AuthInfo", "ErrorBody", "Page")
+    assert [name for name in exported_before if name not in models.__all__] == []
+    assert all(getattr(models, name) is not None for name in exported_before)
+
+
+def test_json_field_declares_a_json_attribute_for_models_of_ones_own():
+    from invoicebox_flow.models import json_field
+
+    @attrs.frozen(kw_only=True)
+    class Ticket(JsonModel):
+        seat_number: str = json_field()
+        row: str | None = json_field(key="rowCode", default=None)
+
+    assert Ticket(seat_number="12A", row="7").to_json() == {"seatNumber": "12A", "rowCode": "7"}
+    assert Ticket.from_json({"seatNumber": "1", "other": 2}).extra == {"other": 2}

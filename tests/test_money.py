@@ -1,5 +1,6 @@
-"""Money, VAT and basket arithmetic: the reference's examples, every error code, and a property
-test that lines built by ``basket_line`` always pass the same checks the sandbox applies."""
+"""Money, VAT and basket arithmetic: the reference's examples, every error code, both official
+readings of a line's VAT, and a property test that lines built by ``basket_line`` always pass
+the same checks the sandbox applies."""
 
 from __future__ import annotations
 
@@ -10,20 +11,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from invoicebox_flow import jsonutil
-from invoicebox_flow.errors import BasketError, ValidationError
-from invoicebox_flow.models import BasketItem
+from invoicebox_flow.errors import BasketError, UnknownArgumentError, ValidationError
+from invoicebox_flow.models import BasketItem, basket_line
 from invoicebox_flow.money import (
     DOCUMENTED_VAT_CODES,
     KOPECK,
+    LEGACY_VAT_CODES,
     VAT_CODES,
     amount_wo_vat,
-    basket_line,
     basket_problems,
     is_vat_added,
     order_totals,
     to_money,
     validate_basket,
     vat_of_total,
+    vat_per_unit,
     vat_rate,
 )
 
@@ -64,9 +66,11 @@ def test_to_money_rounds_half_up_to_kopecks(value, expected):
     assert result.as_tuple().exponent == -2
 
 
-def test_to_money_refuses_float():
-    with pytest.raises(TypeError, match="money is never float"):
-        to_money(0.1)
+def test_to_money_refuses_float_with_a_typed_error():
+    with pytest.raises(ValidationError, match="never float") as caught:
+        to_money(0.1)  # type: ignore[arg-type]
+    assert caught.value.code == "wrong_value"
+    assert caught.value.fields[0]["name"] == "amount"
 
 
 @pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-inf", D("NaN"), D("Infinity"), "12,50", "", "abc",
@@ -80,26 +84,32 @@ def test_to_money_refuses_what_is_not_a_finite_number(value):
 # --- VAT codes and arithmetic --------------------------------------------------------------
 
 
-def test_vat_codes_cover_the_documented_and_the_newer_codes():
+def test_vat_codes_cover_the_documented_the_mcp_and_the_legacy_codes():
     assert set(DOCUMENTED_VAT_CODES) <= set(VAT_CODES)
     assert set(VAT_CODES) == {
-        "VATNONE", "RUS_VAT0", "RUS_VAT10", "RUS_VAT20", "RUS_VAT110", "RUS_VAT120",
+        "VATNONE", "RUS_VAT0", "RUS_VAT10", "RUS_VAT20",
         "RUS_VAT22", "RUS_VAT7", "RUS_VAT5",
         "RUS_VAT22_ADDED", "RUS_VAT20_ADDED", "RUS_VAT10_ADDED", "RUS_VAT7_ADDED", "RUS_VAT5_ADDED",
+        "NONE", "RUS_VAT110", "RUS_VAT120",  # legacy, still sent by the Bitrix module: accepted with a warning
     }
-    assert vat_rate("VATNONE") == vat_rate("RUS_VAT0") == 0
+    assert set(LEGACY_VAT_CODES) == {"NONE", "RUS_VAT110", "RUS_VAT120"}
+    assert vat_rate("VATNONE") == vat_rate("RUS_VAT0") == vat_rate("NONE") == 0
     assert vat_rate("RUS_VAT20") == vat_rate("RUS_VAT120") == vat_rate("RUS_VAT20_ADDED") == D("0.20")
     assert vat_rate("RUS_VAT22") == D("0.22")
 
 
-def test_only_added_codes_put_tax_on_top():
+def test_added_codes_are_named_apart_but_computed_like_the_included_ones():
+    # MCP writes.ts::vatFromCode: "totalAmount включает НДС при любой ставке"
     assert [c for c in VAT_CODES if is_vat_added(c)] == [
         "RUS_VAT22_ADDED", "RUS_VAT20_ADDED", "RUS_VAT10_ADDED", "RUS_VAT7_ADDED", "RUS_VAT5_ADDED"]
     assert not is_vat_added("RUS_VAT20")
     assert not is_vat_added("BOGUS_ADDED")
+    for rate in ("22", "20", "10", "7", "5"):
+        assert vat_of_total(D("122.00"), f"RUS_VAT{rate}_ADDED") == vat_of_total(D("122.00"), f"RUS_VAT{rate}")
+        assert amount_wo_vat(D("99.99"), f"RUS_VAT{rate}_ADDED") == amount_wo_vat(D("99.99"), f"RUS_VAT{rate}")
 
 
-@pytest.mark.parametrize("code", ["NONE", "RUS_VAT18", "rus_vat20", "", None])
+@pytest.mark.parametrize("code", ["RUS_VAT18", "rus_vat20", "VAT_NONE", "", None])
 def test_unknown_vat_code_is_refused_with_the_api_code(code):
     with pytest.raises(BasketError) as caught:
         vat_rate(code)
@@ -122,9 +132,10 @@ def test_reference_vat_examples():
     ("105.00", "RUS_VAT5", "5.00"),
     ("107.00", "RUS_VAT7", "7.00"),
     ("120.00", "RUS_VAT120", "20.00"),
-    ("100.00", "RUS_VAT20_ADDED", "20.00"),  # tax on top: total × r
-    ("100.00", "RUS_VAT22_ADDED", "22.00"),
+    ("120.00", "RUS_VAT20_ADDED", "20.00"),  # tax included too (MCP): total × r/(1+r)
+    ("122.00", "RUS_VAT22_ADDED", "22.00"),
     ("999.99", "VATNONE", "0.00"),
+    ("999.99", "NONE", "0.00"),
     ("999.99", "RUS_VAT0", "0.00"),
     ("0.03", "RUS_VAT20", "0.01"),  # 0.005 rounds half-up
 ])
@@ -134,18 +145,32 @@ def test_vat_of_total_per_code(total, code, vat):
     assert result.as_tuple().exponent == -2
 
 
-def test_amount_wo_vat_for_zero_and_added_codes_is_the_price():
+def test_amount_wo_vat_for_zero_codes_is_the_price():
     assert amount_wo_vat(D("99.99"), "VATNONE") == D("99.99")
     assert amount_wo_vat(D("99.99"), "RUS_VAT0") == D("99.99")
-    assert amount_wo_vat(D("100"), "RUS_VAT20_ADDED") == D("100.00")
+    assert amount_wo_vat(D("120"), "RUS_VAT20_ADDED") == D("100.00")
     assert amount_wo_vat(D("110"), "RUS_VAT10") == D("100.00")
+
+
+@pytest.mark.parametrize(("price", "qty", "code", "per_unit", "of_total"), [
+    ("1.00", 5, "RUS_VAT20", "0.85", "0.83"),  # the issue's example: both readings are InvoiceBox's own
+    ("33.33", 3, "RUS_VAT20", "16.65", "16.67"),  # the audit's 33.33 × 3
+    ("123.96", 3, "RUS_VAT20", "61.98", "61.98"),  # the documented line: both agree
+    ("10.00", 7, "RUS_VAT10", "6.37", "6.36"),
+    ("5.00", 3, "VATNONE", "0.00", "0.00"),
+])
+def test_vat_per_unit_is_the_bitrix_reading(price, qty, code, per_unit, of_total):
+    # BITRIX handler.php::calculateVATData: round((price - round(price / (1 + r), 2)) * qty, 2)
+    assert vat_per_unit(D(price), D(qty), code) == D(per_unit)
+    assert vat_of_total(D(price) * qty, code) == D(of_total)
 
 
 # --- basket_line -----------------------------------------------------------------------------
 
 
 def test_basket_line_reproduces_the_notification_example():
-    item = basket_line(sku="5fe0adcfa7fb4", name="Бронирование номера", unit_price="123.96", quantity=3)
+    item = basket_line(sku="5fe0adcfa7fb4", name="Бронирование номера", unit_price="123.96", quantity=3,
+                       vat_code="RUS_VAT20")
     assert isinstance(item, BasketItem)
     assert (item.amount, item.amount_wo_vat, item.total_amount, item.total_vat_amount) == (
         D("123.96"), D("103.30"), D("371.88"), D("61.98"))
@@ -153,7 +178,8 @@ def test_basket_line_reproduces_the_notification_example():
 
 
 def test_basket_line_reproduces_the_create_order_example():
-    item = basket_line(sku="COURSE-PY-90", name="Онлайн-курс", unit_price=1200, quantity=2, measure="шт")
+    item = basket_line(sku="COURSE-PY-90", name="Онлайн-курс", unit_price=1200, quantity=2, measure="шт",
+                       vat_code="RUS_VAT20")
     assert item.to_json() == {
         "sku": "COURSE-PY-90", "name": "Онлайн-курс", "measure": "шт", "measureCode": "796", "quantity": 2,
         "amount": D("1200.00"), "amountWoVat": D("1000.00"), "totalAmount": D("2400.00"),
@@ -162,15 +188,15 @@ def test_basket_line_reproduces_the_create_order_example():
 
 def test_basket_line_rounds_a_fractional_quantity_half_up():
     item = basket_line(sku="W", name="Кофе, кг", unit_price="33.33", quantity="0.5", type="commodity",
-                       measure="кг", measure_code="166")
+                       measure="кг", measure_code="166", vat_code="RUS_VAT20")
     assert item.total_amount == D("16.67")  # 16.665
     assert item.total_vat_amount == D("2.78")  # 16.67 / 6 = 2.778…
     assert basket_problems(item.total_amount, item.total_vat_amount, [item.to_json()]) == []
 
 
-def test_basket_line_passes_attributes_and_keeps_other_keywords_as_extra_json():
+def test_basket_line_passes_attributes_and_takes_other_json_fields_as_an_explicit_mapping():
     item = basket_line(sku="A", name="B", unit_price=10, quantity=1, group_name="Курсы",
-                       originCountryCode="643", vat_code="VATNONE")
+                       extra={"originCountryCode": "643"}, vat_code="VATNONE")
     assert item.group_name == "Курсы"
     assert item.extra == {"originCountryCode": "643"}
     assert item.to_json()["originCountryCode"] == "643"
@@ -178,17 +204,36 @@ def test_basket_line_passes_attributes_and_keeps_other_keywords_as_extra_json():
     assert item.total_vat_amount == D("0.00")
 
 
+def test_basket_line_has_no_catch_all_and_no_default_vat_code():
+    with pytest.raises(UnknownArgumentError, match="did you mean 'vat_code'") as caught:
+        basket_line(sku="A", name="B", unit_price=10, quantity=1, vat_cod="RUS_VAT22")  # type: ignore[call-arg]
+    assert isinstance(caught.value, TypeError) and caught.value.code == "unknown_argument"
+    with pytest.raises(UnknownArgumentError, match="originCountryCode"):
+        basket_line(sku="A", name="B", unit_price=10, quantity=1, vat_code="RUS_VAT22",
+                    originCountryCode="643")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="vat_code"):
+        basket_line(sku="A", name="B", unit_price=10, quantity=1)  # type: ignore[call-arg]
+
+
 def test_basket_line_refuses_bad_input():
-    with pytest.raises(TypeError):
-        basket_line(sku="A", name="B", unit_price=9.99, quantity=1)
+    with pytest.raises(ValidationError, match="never float") as caught:
+        basket_line(sku="A", name="B", unit_price=9.99, quantity=1, vat_code="RUS_VAT22")  # type: ignore[arg-type]
+    assert caught.value.code == "wrong_value"
     with pytest.raises(BasketError) as caught:
-        basket_line(sku="A", name="B", unit_price=10, quantity=0)
+        basket_line(sku="A", name="B", unit_price=10, quantity=0, vat_code="RUS_VAT22")
     assert caught.value.code == "wrong_value"
     with pytest.raises(BasketError):
-        basket_line(sku="A", name="B", unit_price=-1, quantity=1)
+        basket_line(sku="A", name="B", unit_price=-1, quantity=1, vat_code="RUS_VAT22")
     with pytest.raises(BasketError) as caught:
         basket_line(sku="A", name="B", unit_price=10, quantity=1, vat_code="RUS_VAT18")
     assert caught.value.code == "wrong_vat_code"
+    for changes, name in [({"sku": ""}, "sku"), ({"name": "  "}, "name"), ({"payment_type": "bogus"}, "paymentType"),
+                          ({"type": "bogus"}, "type"), ({"measure_code": "79600"}, "measureCode"),
+                          ({"sku": "x" * 501}, "sku")]:
+        values = dict(sku="A", name="B", unit_price=10, quantity=1, vat_code="RUS_VAT22") | changes
+        with pytest.raises(ValidationError) as caught:
+            basket_line(**values)
+        assert caught.value.fields[0]["name"] == name, changes
 
 
 # --- basket_problems: every error code -----------------------------------------------------
@@ -212,28 +257,31 @@ def test_empty_basket_is_a_validation_problem():
 @pytest.mark.parametrize(("changes", "name"), [
     ({"quantity": 0}, "basketItems[0].quantity"),
     ({"quantity": D("-1")}, "basketItems[0].quantity"),
+    ({"quantity": D("0.0000001")}, "basketItems[0].quantity"),  # more than 6 decimals
     ({"amount": D("-123.96")}, "basketItems[0].amount"),
     ({"amountWoVat": "lots"}, "basketItems[0].amountWoVat"),
-    ({"totalAmount": None}, "basketItems[0].totalAmount"),
     ({"totalVatAmount": D("61.985")}, "basketItems[0].totalVatAmount"),  # more than two decimals
 ])
 def test_unusable_line_values_are_wrong_value(changes, name):
     assert ("wrong_value", name) in codes(basket_problems(D("371.88"), D("61.98"), [line(**changes)]))
 
 
-def test_missing_line_value_is_wrong_value():
+@pytest.mark.parametrize("key", ["quantity", "amountWoVat", "totalAmount"])
+def test_a_missing_line_value_is_a_validation_problem(key):
+    # the sandbox's code for a missing required field, now on both sides (was wrong_value locally)
     item = line()
-    del item["amountWoVat"]
-    assert codes(basket_problems(D("371.88"), D("61.98"), [item])) == [("wrong_value", "basketItems[0].amountWoVat")]
+    del item[key]
+    assert ("validation", f"basketItems[0].{key}") in codes(basket_problems(D("371.88"), D("61.98"), [item]))
+    assert ("validation", f"basketItems[0].{key}") in codes(basket_problems(D("371.88"), D("61.98"), [line(**{key: None})]))
 
 
-def test_a_line_that_is_not_an_object_is_wrong_value():
-    assert codes(basket_problems(D("371.88"), D("61.98"), [line(), "x"])) == [("wrong_value", "basketItems[1]")]
+def test_a_line_that_is_not_an_object_is_a_validation_problem():
+    assert codes(basket_problems(D("371.88"), D("61.98"), [line(), "x"])) == [("validation", "basketItems[1]")]
 
 
-def test_negative_order_amounts_are_wrong_value():
+def test_negative_order_amounts_are_wrong_value_and_missing_ones_validation():
     assert codes(basket_problems(D("-1"), D("61.98"), [line()]))[0] == ("wrong_value", "amount")
-    assert codes(basket_problems(D("371.88"), None, [line()]))[0] == ("wrong_value", "vatAmount")
+    assert codes(basket_problems(D("371.88"), None, [line()]))[0] == ("validation", "vatAmount")
 
 
 def test_wrong_line_total():
@@ -246,6 +294,30 @@ def test_wrong_line_vat_beyond_one_kopeck():
     assert basket_problems(D("371.88"), D("61.99"), [line(totalVatAmount=D("61.99"))]) == []  # within 1 kopeck
     assert codes(basket_problems(D("371.88"), D("62.00"), [line(totalVatAmount=D("62.00"))])) == [
         ("wrong_basket_item_total_vat_amount", "basketItems[0].totalVatAmount")]
+
+
+def small(vat, qty=5, price="1.00", wo_vat="0.83", code="RUS_VAT20"):
+    total = D(price) * qty
+    return line(quantity=qty, amount=D(price), amountWoVat=D(wo_vat), totalAmount=total, totalVatAmount=D(vat),
+                vatCode=code)
+
+
+@pytest.mark.parametrize("vat", ["0.82", "0.83", "0.84", "0.85", "0.86"])
+def test_line_vat_of_the_total_and_per_unit_times_quantity_are_both_accepted(vat):
+    # 1.00 × 5 at 20 %: MCP sends 0.83 (VAT of the total), the Bitrix module 0.85 (per unit × 5)
+    assert basket_problems(D("5.00"), D(vat), [small(vat)]) == []
+
+
+@pytest.mark.parametrize("vat", ["0.81", "0.87", "1.00"])
+def test_line_vat_outside_both_readings_is_refused(vat):
+    assert ("wrong_basket_item_total_vat_amount", "basketItems[0].totalVatAmount") in codes(
+        basket_problems(D("5.00"), D(vat), [small(vat)]))
+
+
+def test_line_vat_never_exceeds_the_line_total():
+    item = line(quantity=1, amount=D("0.01"), amountWoVat=D("0.01"), totalAmount=D("0.01"), totalVatAmount=D("0.02"))
+    assert ("wrong_basket_item_total_vat_amount", "basketItems[0].totalVatAmount") in codes(
+        basket_problems(D("0.01"), D("0.02"), [item]))
 
 
 def test_wrong_amount_wo_vat():
@@ -311,22 +383,28 @@ def test_validate_basket_raises_the_first_code_and_lists_every_field():
 # --- round policies --------------------------------------------------------------------------
 
 
-def test_round_policy_none_allows_a_line_discount_but_not_a_markup():
-    discounted = line(totalAmount=D("350.00"), totalVatAmount=D("58.33"))
-    assert codes(basket_problems(D("350.00"), D("58.33"), [discounted]))[0] == (
+def test_round_policy_none_takes_the_docs_inequality_quantity_times_amount_at_most_total():
+    # DOCS create.md: "none - без округления, допустимо когда quantity * amount <= totalAmount".
+    # Changed: this used to be read the other way round (a line discount); now a total below the
+    # product is refused and one above it accepted.
+    rounded_up = line(totalAmount=D("372.00"), totalVatAmount=D("62.00"))  # the audit's 3 × 123.96
+    assert basket_problems(D("372.00"), D("62.00"), [rounded_up], round_policy="none") == []
+    assert codes(basket_problems(D("372.00"), D("62.00"), [rounded_up]))[0] == (
         "wrong_basket_item_total_amount", "basketItems[0].totalAmount")
-    assert basket_problems(D("350.00"), D("58.33"), [discounted], round_policy="none") == []
-    marked_up = line(totalAmount=D("371.89"), totalVatAmount=D("61.98"))
-    assert codes(basket_problems(D("371.89"), D("61.98"), [marked_up], round_policy="none")) == [
+    discounted = line(totalAmount=D("350.00"), totalVatAmount=D("58.33"))
+    assert codes(basket_problems(D("350.00"), D("58.33"), [discounted], round_policy="none")) == [
         ("wrong_basket_item_total_amount", "basketItems[0].totalAmount")]
+    unrounded = line(quantity=3, amount=D("33.333"), amountWoVat=D("27.7775"), totalAmount=D("100.00"),
+                     totalVatAmount=D("16.67"))
+    assert basket_problems(D("100.00"), D("16.67"), [unrounded], round_policy="none") == []
 
 
 def test_round_policy_none_still_checks_vat_and_amount_wo_vat():
-    discounted = line(totalAmount=D("350.00"), totalVatAmount=D("61.98"))
-    assert codes(basket_problems(D("350.00"), D("61.98"), [discounted], round_policy="none")) == [
-        ("wrong_basket_item_total_vat_amount", "basketItems[0].totalVatAmount")]
-    wrong_unit = line(totalAmount=D("350.00"), totalVatAmount=D("58.33"), amountWoVat=D("90.00"))
-    assert codes(basket_problems(D("350.00"), D("58.33"), [wrong_unit], round_policy="none")) == [
+    rounded_up = line(totalAmount=D("372.00"), totalVatAmount=D("58.00"))
+    assert ("wrong_basket_item_total_vat_amount", "basketItems[0].totalVatAmount") in codes(
+        basket_problems(D("372.00"), D("58.00"), [rounded_up], round_policy="none"))
+    wrong_unit = line(totalAmount=D("372.00"), totalVatAmount=D("62.00"), amountWoVat=D("90.00"))
+    assert codes(basket_problems(D("372.00"), D("62.00"), [wrong_unit], round_policy="none")) == [
         ("wrong_basket_item_amount_wo_vat", "basketItems[0].amountWoVat")]
 
 
@@ -336,6 +414,17 @@ def test_rounding_policies_apply_to_the_line_product(policy, total):
     item = {"sku": "W", "name": "Кофе", "quantity": D("0.5"), "amount": D("33.33"), "amountWoVat": D("27.78"),
             "totalAmount": D(total), "totalVatAmount": vat_of_total(D(total), "RUS_VAT20"), "vatCode": "RUS_VAT20"}
     assert basket_problems(D(total), item["totalVatAmount"], [item], round_policy=policy) == []
+
+
+@pytest.mark.parametrize(("policy", "total"), [("floor", "99.99"), ("ceil", "100.00"), ("halfUp", "100.00"),
+                                               ("halfDown", "100.00"), ("none", "100.00")])
+def test_unit_prices_with_more_than_two_decimals_under_the_policies_that_round(policy, total):
+    item = {"sku": "W", "name": "Кофе", "quantity": 3, "amount": D("33.333"), "amountWoVat": D("27.778"),
+            "totalAmount": D(total), "totalVatAmount": vat_of_total(D(total), "RUS_VAT20"), "vatCode": "RUS_VAT20"}
+    assert basket_problems(D(total), item["totalVatAmount"], [item], round_policy=policy) == []
+    # strict is "строгое соответствие": unit prices in kopecks, as every official integration sends
+    assert ("wrong_value", "basketItems[0].amount") in codes(
+        basket_problems(D(total), item["totalVatAmount"], [item], round_policy="strict"))
 
 
 def test_unknown_round_policy_is_a_problem_not_a_crash():
@@ -348,7 +437,7 @@ def test_unknown_round_policy_is_a_problem_not_a_crash():
 
 
 def test_order_totals_of_models_and_dicts():
-    a = basket_line(sku="A", name="A", unit_price="123.96", quantity=3)
+    a = basket_line(sku="A", name="A", unit_price="123.96", quantity=3, vat_code="RUS_VAT20")
     b = basket_line(sku="B", name="B", unit_price="10", quantity=1, vat_code="RUS_VAT10")
     assert order_totals([a, b]) == (D("381.88"), D("62.89"))
     assert order_totals([a.to_json(), b.to_json()]) == (D("381.88"), D("62.89"))
@@ -378,7 +467,7 @@ def test_basket_line_output_always_passes_and_sums_match(items):
     for item in items:
         assert item.total_amount == (item.amount * item.quantity).quantize(KOPECK, rounding="ROUND_HALF_UP")
         assert item.total_vat_amount == vat_of_total(item.total_amount, item.vat_code)
-        assert item.total_vat_amount <= item.total_amount or is_vat_added(item.vat_code)
+        assert item.total_vat_amount <= item.total_amount
 
 
 @settings(max_examples=200, deadline=None)
@@ -386,8 +475,7 @@ def test_basket_line_output_always_passes_and_sums_match(items):
 def test_whole_quantities_meet_the_one_kopeck_per_unit_rule(price, qty, code):
     item = basket_line(sku="A", name="B", unit_price=price, quantity=qty, vat_code=code)
     without_vat = (item.amount_wo_vat * qty).quantize(KOPECK)
-    got = without_vat if is_vat_added(code) else without_vat + item.total_vat_amount
-    assert abs(got - item.total_amount) <= KOPECK * qty
+    assert abs(without_vat + item.total_vat_amount - item.total_amount) <= KOPECK * qty
 
 
 # --- hostile input: the sandbox feeds basket_problems whatever a client sent ------------------

@@ -47,8 +47,7 @@ from invoicebox_flow.errors import (
     ValidationError,
 )
 from invoicebox_flow.flows import State
-from invoicebox_flow.models import RefundRequest
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import RefundRequest, basket_line
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.serving import LoopbackServer

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from helpers import SPEC_MODULE, SpecRecord
+from conftest import SPEC_MODULE, SpecRecord
 
 from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import DOCUMENTED_FLOW, SEQUENCES, State, Variant, sequence

@@ -16,7 +16,7 @@ import attrs
 
 from ..flows import Effect, Phase, State, Variant, sequences_of
 from ..models import BasketItem, LegalCustomer, PrivateCustomer
-from ..money import basket_line
+from ..models import basket_line
 
 
 @attrs.frozen

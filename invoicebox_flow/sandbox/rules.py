@@ -20,6 +20,7 @@ from typing import Any
 
 from transitions import Machine
 
+from .. import rulebook
 from ..errors import (
     ApiError,
     AuthenticationError,
@@ -129,20 +130,10 @@ def not_found(what: str, ident: object) -> ApiError:
     return api_error(404, "not_found", f"{what} {ident} not found")
 
 
-# --- order creation and update -----------------------------------------------------------------
+# --- order creation and update: the rule book's checks, answered as InvoiceBox answers -----------
 
-CURRENCIES = frozenset({"RUB", "USD", "EUR", "GBP", "CNY", "UZS"})
-LANGUAGES = frozenset({"ru", "en"})
-CUSTOMER_TYPES = frozenset({"private", "legal"})
-ROUND_POLICY_DEFAULT = "strict"  # the docs contradict themselves (strict / none); §3.1 assumes strict
-
-REQUIRED_ORDER_FIELDS = ("merchantId", "merchantOrderId", "description", "amount", "vatAmount",
-                         "currencyId", "expirationDate", "basketItems", "customer")
-REQUIRED_ITEM_FIELDS = ("sku", "name", "measure", "measureCode", "quantity", "amount", "amountWoVat",
-                        "totalAmount", "totalVatAmount", "vatCode", "type", "paymentType")
-# Lengths from the reference (§7.7) for the strings a shop most often gets wrong.
-MAX_LENGTHS = {"merchantOrderId": 256, "merchantOrderIdVisible": 256, "description": 1000,
-               "notificationUrl": 1000, "successUrl": 1000, "failUrl": 1000, "returnUrl": 1000}
+# Required fields, lengths, enums and the basket's arithmetic are the rule book's
+# (invoicebox_flow.rulebook: ORDER_REQUIRED, ITEM_REQUIRED, ORDER_LENGTHS, CURRENCIES, ...).
 # Fields the server owns: present in responses, ignored when a shop sends them in an update.
 SERVER_FIELDS = frozenset({"id", "orderContainerId", "status", "createdAt", "paidAt", "paymentUrl",
                            "subtype", "processingStatus", "fileIds", "merchantId", "merchantOrderId",
@@ -155,70 +146,35 @@ def require_object(payload: Any, what: str = "request body") -> Mapping[str, Any
     return payload
 
 
-def _missing(payload: Mapping[str, Any], names: tuple[str, ...], prefix: str = "") -> list[dict[str, str]]:
-    return [field_problem(prefix + name, f"{prefix}{name} is required", "required")
-            for name in names if payload.get(name) in (None, "")]
+def refused(report: rulebook.Report, what: str) -> None:
+    """Answer 422 for the rule book's first problem, every problem in ``fields``; nothing changes.
+
+    The top-level code is the rule's (the documented one where the docs name one); each field's
+    code is ``wrong_value``, as in the only real error body published (the SDK's mock)."""
+    report.log_warnings(f"sandbox: {what}")
+    if report.problems:
+        first = report.problems[0]
+        more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        raise api_error(422, first.code, first.message + more,
+                        [field_problem(p.field, p.message) for p in report.problems])
 
 
 def check_new_order(payload: Any, *, merchant_id: str, now: datetime) -> None:
-    """Everything create-order checks, in the order InvoiceBox reports it; raises on the first
-    kind of problem (422 unless said otherwise)."""
+    """Everything create-order checks; raises with the rule book's codes (422), or 403 when the
+    merchantId is not this account's."""
     payload = require_object(payload)
-    problems = _missing(payload, REQUIRED_ORDER_FIELDS)
-    if problems:
-        raise validation_error(problems)
+    report = rulebook.check_order(payload, now=now)
+    missing = [p for p in report.problems if p.code == "validation"]
+    if missing:
+        refused(rulebook.Report(tuple(missing)), "create order")
     if payload["merchantId"] != merchant_id:
         raise api_error(403, "forbidden", "merchantId does not belong to this account",
                         [field_problem("merchantId", "unknown merchant", "forbidden")])
-    check_order_contents(payload, now=now, check_expiration=True)
-
-
-def check_order_contents(order: Mapping[str, Any], *, now: datetime, check_expiration: bool) -> None:
-    """The rules create and update share: shapes, enums, expiration date and basket arithmetic."""
-    problems = []
-    for name, limit in MAX_LENGTHS.items():
-        value = order.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            problems.append(field_problem(name, f"{name} must be a string of at most {limit} characters"))
-    if not isinstance(order.get("basketItems"), list) or not order["basketItems"]:
-        problems.append(field_problem("basketItems", "basketItems must be a non-empty list"))
-    else:
-        for index, item in enumerate(order["basketItems"]):
-            if not isinstance(item, Mapping):
-                problems.append(field_problem(f"basketItems[{index}]", "a basket item must be an object"))
-            else:
-                problems += _missing(item, REQUIRED_ITEM_FIELDS, f"basketItems[{index}].")
-    customer = order.get("customer")
-    if not isinstance(customer, Mapping):
-        problems.append(field_problem("customer", "customer must be an object"))
-    elif customer.get("type") is not None and customer.get("type") not in CUSTOMER_TYPES:
-        problems.append(field_problem("customer.type", "customer.type must be 'private' or 'legal'"))
-    if problems:
-        raise validation_error(problems)
-
-    if order.get("currencyId") not in CURRENCIES:
-        raise api_error(422, "wrong_currency", f"unsupported currency {order.get('currencyId')!r}",
-                        [field_problem("currencyId", "unsupported currency", "wrong_currency")])
-    if "languageId" in order and order["languageId"] not in LANGUAGES:
-        raise api_error(422, "language_not_found", f"unknown language {order['languageId']!r}",
-                        [field_problem("languageId", "expected 'ru' or 'en'", "language_not_found")])
-    if check_expiration:
-        expires = parse_datetime(order.get("expirationDate"))
-        if expires is None or expires <= now:
-            message = "expirationDate must be a date-time in the future"
-            raise api_error(422, "wrong_expiration_date", message,
-                            [field_problem("expirationDate", message, "wrong_expiration_date")])
-    try:
-        validate_basket(order["amount"], order["vatAmount"], order["basketItems"], round_policy(order))
-    except BasketError as error:
-        raise api_error(422, error.code, error.message, error.fields) from None
+    refused(report, "create order")
 
 
 def round_policy(order: Mapping[str, Any]) -> str:
-    setting = order.get("orderSetting")
-    if isinstance(setting, Mapping) and setting.get("roundPolicy"):
-        return setting["roundPolicy"]
-    return ROUND_POLICY_DEFAULT
+    return str(rulebook.round_policy_of(order))
 
 
 def merged_update(record: Any, changes: Any, *, merchant_id: str, now: datetime) -> dict[str, Any]:
@@ -230,10 +186,7 @@ def merged_update(record: Any, changes: Any, *, merchant_id: str, now: datetime)
         raise api_error(403, "forbidden", "merchantId does not belong to this account")
     merged = dict(record.data)
     merged.update({k: v for k, v in changes.items() if k not in SERVER_FIELDS})
-    problems = _missing(merged, REQUIRED_ORDER_FIELDS)
-    if problems:
-        raise validation_error(problems)
-    check_order_contents(merged, now=now, check_expiration="expirationDate" in changes)
+    refused(rulebook.check_order(merged, now=now, check_expiration="expirationDate" in changes), "update order")
     return merged
 
 
@@ -367,27 +320,22 @@ def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]],
     return lines
 
 
-REFUND_REQUIRED_FIELDS = ("parentId", "merchantOrderId", "amount", "vatAmount", "basketItems", "description")
-NEW_REFUND_STATUSES = (CREATED, DRAFT)
+NEW_REFUND_STATUSES = rulebook.REFUND_STATUSES
 
 
 def check_refund_request(payload: Any) -> Mapping[str, Any]:
-    """The refund request's own shape, checked before its order is looked up."""
+    """The refund request on its own, before its order is looked up: the rule book's refund
+    check without the per-line arithmetic (that needs the order's round policy: check_refund)."""
     payload = require_object(payload)
-    problems = _missing(payload, REFUND_REQUIRED_FIELDS)
-    if not problems and (not isinstance(payload["basketItems"], list)
-                         or not all(isinstance(i, Mapping) for i in payload["basketItems"])):
-        problems.append(field_problem("basketItems", "basketItems must be a non-empty list of objects"))
-    if problems:
-        raise validation_error(problems)
+    refused(rulebook.check_refund(payload, round_policy=None), "refund")
     return payload
 
 
 def check_shipment_request(payload: Any) -> Mapping[str, Any]:
+    """The shipment request on its own: the order id and complete basket lines (a line of only
+    ``sku`` and ``quantity`` is refused, not filled in), unique SKUs."""
     payload = require_object(payload)
-    problems = _missing(payload, ("orderId", "basketItems"))
-    if problems:
-        raise validation_error(problems)
+    refused(rulebook.check_shipment(payload), "shipment")
     return payload
 
 
