@@ -17,7 +17,7 @@ from flask import Blueprint, Response, redirect, render_template, request
 from ..errors import ApiError
 from ..money import KOPECK, to_decimal
 from . import rules
-from .app import engine
+from .http import engine
 
 blueprint = Blueprint("payment_page", __name__, template_folder="templates")
 
