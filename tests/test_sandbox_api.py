@@ -32,16 +32,13 @@ from sandbox_calls import (
 from invoicebox_flow.errors import InvalidRequestError
 from invoicebox_flow.sandbox import Sandbox
 
+pytest_plugins = ("sandbox_fixtures",)
+
 
 @pytest.fixture
 def ib():
     with Sandbox() as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 # --- authentication and envelope --------------------------------------------------------------------

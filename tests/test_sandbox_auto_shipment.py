@@ -12,16 +12,13 @@ from sandbox_calls import LEGAL, Api, book_line, course_line, error_of
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.sandbox.testing import NotificationReceiver
 
+pytest_plugins = ("sandbox_fixtures",)
+
 
 @pytest.fixture
 def ib():
     with Sandbox(auto_shipment=True) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 def test_a_paid_order_of_services_is_shipped_by_invoicebox_with_the_full_settlement_receipt(ib, api):

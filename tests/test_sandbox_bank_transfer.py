@@ -7,33 +7,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sandbox_calls import LEGAL, ORDERS, PRIVATE, Api, at, course_line, error_of
+from sandbox_calls import LEGAL, ORDERS, PRIVATE, at, course_line, error_of
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.errors import InvalidRequestError, NotFoundError
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.sandbox.core import SandboxSettings
 from invoicebox_flow.sandbox.engine import SandboxEngine
-from invoicebox_flow.sandbox.testing import NotificationReceiver
 
 DAY = 24 * 3600
 
-
-@pytest.fixture
-def receiver():
-    with NotificationReceiver() as shop:
-        yield shop
+pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture
 def ib(receiver):
     with Sandbox(notification_url=receiver.url) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 def test_the_invoice_is_sent_and_the_order_waits_unpaid(ib, api, receiver):

@@ -9,17 +9,12 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from sandbox_calls import LEGAL, Api, book_line, course_line, error_of
+from sandbox_calls import LEGAL, book_line, course_line, error_of
 
 from invoicebox_flow.errors import InvalidRequestError, NotFoundError
 from invoicebox_flow.sandbox import Buyer, Sandbox
-from invoicebox_flow.sandbox.testing import NotificationReceiver
 
-
-@pytest.fixture
-def receiver():
-    with NotificationReceiver() as shop:
-        yield shop
+pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture
@@ -27,11 +22,6 @@ def ib(receiver):
     # status notifications on: drift must stay silent even so
     with Sandbox(notification_url=receiver.url, status_notifications=("canceled", "expired")) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 def drift_events(ib: Sandbox, order_id: str) -> list[dict]:

@@ -14,7 +14,6 @@ from sandbox_calls import Api, course_line
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.sandbox import Buyer, Sandbox
-from invoicebox_flow.sandbox.testing import NotificationReceiver
 
 # The SDK's example body, byte for byte (1028 bytes, signed with key "test" as 4731e2fb…89e8).
 SDK_BODY = (
@@ -41,15 +40,11 @@ TICKET = {"sku": "0123456789", "name": "Black Edition", "measure": "шт", "meas
 BUYER = {"email": "test@test.test", "type": "legal", "name": "OOO TEST", "phone": "78121111111",
          "vatNumber": "7804445210", "registrationAddress": "123321, Колотушкина, 1, 1"}
 
+pytest_plugins = ("sandbox_fixtures",)
+
 
 def signed(key: str, body: bytes) -> str:
     return hmac.new(key.encode(), body, hashlib.sha1).hexdigest()
-
-
-@pytest.fixture
-def receiver():
-    with NotificationReceiver() as shop:
-        yield shop
 
 
 def test_the_sdk_body_is_what_its_key_signs():

@@ -24,11 +24,7 @@ LINE = {"sku": "TICKET-1", "name": "Билет на концерт", "measure": 
         "amount": D("3000.00"), "amountWoVat": D("2500.00"), "totalAmount": D("3000.00"),
         "totalVatAmount": D("500.00"), "vatCode": "RUS_VAT20", "type": "service", "paymentType": "full_prepayment"}
 
-
-@pytest.fixture
-def receiver():
-    with NotificationReceiver() as shop_endpoint:
-        yield shop_endpoint
+pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture

@@ -13,24 +13,15 @@ from sandbox_calls import ORDERS, Api, body, error_of
 
 from invoicebox_flow.errors import InvalidRequestError
 from invoicebox_flow.sandbox import Buyer, Sandbox
-from invoicebox_flow.sandbox.testing import NotificationReceiver, error_answer
+from invoicebox_flow.sandbox.testing import error_answer
 
-
-@pytest.fixture
-def receiver():
-    with NotificationReceiver() as shop:
-        yield shop
+pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture
 def ib(receiver):
     with Sandbox(notification_url=receiver.url) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 def paid_with(ib: Sandbox, api: Api, instrument: str) -> dict:

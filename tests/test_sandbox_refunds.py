@@ -15,16 +15,13 @@ from invoicebox_flow.sandbox import Sandbox
 
 TWO_DAYS = 2 * 24 * 3600.0
 
+pytest_plugins = ("sandbox_fixtures",)
+
 
 @pytest.fixture
 def ib():
     with Sandbox(refund_payout_delay=TWO_DAYS) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 def money_returned(ib: Sandbox, order_id: str) -> list[tuple[str, D]]:
