@@ -66,9 +66,12 @@ class BackOffice:
         delay = float(self.core.settings.refund_payout_delay)
         refund.payout_due = self.core.clock.now() + timedelta(seconds=delay)
         refund.fails = self.core.faults.take_refund() is not None
-        self.core._in_background(self.catch_up, delay)
+        # Due by then in real time; catch_up settles it sooner when a test moves the clock.
+        self.core._in_background(lambda: self._settle_refund(refund), delay)
 
     def _settle_refund(self, refund: RefundRecord) -> None:
+        if refund.state != CREATED:
+            return  # settled already (the clock moved) or canceled meanwhile
         order = self.core._order(refund.data["parentId"]).to_json()
         if refund.fails:
             self.cancel_refund(refund, reason="injected")
