@@ -30,7 +30,7 @@ def test_the_invoice_is_sent_and_the_order_waits_unpaid(ib, api, receiver):
     order = api.create(customer=dict(LEGAL), expirationDate=at(7 * 24))
     invoiced = ib.invoice_bank_transfer(order["id"])
     assert invoiced["status"] == "created" and api.get(order["id"])["status"] == "created"
-    assert ib.order_settings(order["id"])["bankTransferInvoiced"] is True
+    assert ib.order_settings(order["id"])["bankTransferRequested"] is True
     [mail] = ib.mailbox(LEGAL["email"])
     assert (mail["kind"], mail["orderId"]) == ("invoice", order["id"]) and "Счёт на оплату" in mail["subject"]
     [event] = [e for e in ib.events(order["id"]) if e["effect"] == "bank_transfer_invoice"]
@@ -66,7 +66,7 @@ def test_bank_transfer_is_for_organisations_only(ib, api):
     with pytest.raises(InvalidRequestError) as refused:
         ib.invoice_bank_transfer(order["id"])
     assert refused.value.code == "wrong_order_status"
-    assert ib.order_settings(order["id"])["bankTransferInvoiced"] is False and ib.mailbox() == []
+    assert ib.order_settings(order["id"])["bankTransferRequested"] is False and ib.mailbox() == []
 
 
 def test_an_order_that_expired_meanwhile_cannot_be_settled(ib, api, receiver):
@@ -112,6 +112,9 @@ def test_the_engine_method_for_the_page_takes_the_payers_details():
         assert chosen["customer"]["email"] == "buh@vector.example" and chosen["customer"]["name"] == "ООО «Вектор»"
         assert chosen["status"] == "created"
         assert [m["to"] for m in engine.controls.snapshot("mailbox")] == ["buh@vector.example"]
+        events = engine.controls.snapshot("events", order_id=order["id"])
+        assert [(e["effect"], e["detail"].get("action")) for e in events] == [
+            ("bank_transfer_invoice", None), ("page_interaction", "bank_transfer")]
         with pytest.raises(NotFoundError):
             engine.choose_bank_transfer("no-such-container")
         private = engine.orders.create_order(order_payload_for(engine, dict(PRIVATE)))

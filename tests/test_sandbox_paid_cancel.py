@@ -79,7 +79,7 @@ def test_the_sandbox_wide_instrument_and_the_default(receiver):
         order = Api(ib).create()
         assert ib.order_settings(order["id"]) == {
             "orderId": order["id"], "paymentInstrument": "preauthorized", "autoShipment": False,
-            "bankTransferInvoiced": False, "shippingUnavailable": False}
+            "bankTransferRequested": False, "shippingUnavailable": False}
 
 
 def test_unknown_instruments_and_settings_are_refused(ib, api):

@@ -153,8 +153,8 @@ class BackOffice:
             raise rules.api_error(422, "wrong_order_status", "bank transfer is for organisations and sole proprietors")
         if customer is not None:
             record.data["customer"] = customer
-        if not record.bank_transfer_invoiced:
-            record.bank_transfer_invoiced = True
+        if not record.bank_transfer_requested:
+            record.bank_transfer_requested = True
             order = record.to_json()
             mail = self.core.effects.send_invoice(order)
             self.state.add_event(record.id, BANK_TRANSFER_INVOICE, None, {"amount": order["amount"], "to": mail["to"],

@@ -110,7 +110,9 @@ class SandboxEngine(SandboxCore):
             record = self.state.order_by_container(container_id)
             if record is None:
                 raise not_found("invoice", container_id)
-            return self._invoice_bank_transfer(record, payer_fields)
+            chosen = self._invoice_bank_transfer(record, payer_fields)
+            self.state.add_event(record.id, Effect.PAGE_INTERACTION.value, None, {"action": "bank_transfer"})
+            return chosen
 
     def invoice_bank_transfer(self, order_id: str) -> dict[str, Any]:
         """:meth:`choose_bank_transfer` for one order, without the page (an inspection control)."""
@@ -130,7 +132,7 @@ class SandboxEngine(SandboxCore):
         with self.state.lock:
             self._catch_up()
             record = self._order(order_id)
-            if not record.bank_transfer_invoiced:
+            if not record.bank_transfer_requested:
                 raise rules.api_error(422, "wrong_order_status", "no invoice was sent for a bank transfer")
             fire(ORDER_MACHINE, record, "pay", "bank transfer settlement")
             record.payment_instrument = BANK_TRANSFER

@@ -112,7 +112,7 @@ class SandboxInspector:
 
     def order_settings(self, order_id: str) -> dict[str, Any]:
         """The order's InvoiceBox-side settings: ``paymentInstrument``, ``autoShipment`` and the
-        marks ``bankTransferInvoiced``, ``shippingUnavailable``."""
+        marks ``bankTransferRequested``, ``shippingUnavailable``."""
         return cast(dict[str, Any], self._call("GET", f"/orders/{order_id}/settings"))
 
     # --- steering ----------------------------------------------------------------------------------

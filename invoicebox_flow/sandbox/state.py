@@ -38,7 +38,7 @@ class OrderRecord:
     # InvoiceBox-side settings and facts the API does not show (see .instruments, .backoffice).
     payment_instrument: str = DEFAULT_INSTRUMENT
     auto_shipment: bool = False
-    bank_transfer_invoiced: bool = False
+    bank_transfer_requested: bool = False  # the payer chose to pay by bank transfer; not paid yet
 
     @property
     def id(self) -> str:
@@ -52,7 +52,7 @@ class OrderRecord:
     def settings(self) -> dict[str, Any]:
         """The InvoiceBox-side settings and marks of this order, for the inspection API."""
         return {"orderId": self.id, "paymentInstrument": self.payment_instrument, "autoShipment": self.auto_shipment,
-                "bankTransferInvoiced": self.bank_transfer_invoiced, "shippingUnavailable": self.shipping_unavailable}
+                "bankTransferRequested": self.bank_transfer_requested, "shippingUnavailable": self.shipping_unavailable}
 
     def to_json(self) -> dict[str, Any]:
         out = copy.deepcopy(self.data)
