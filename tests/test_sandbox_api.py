@@ -8,96 +8,37 @@ checked against the reference on its own.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal as D
 
 import pytest
 import requests
+from sandbox_calls import (
+    AUTH,
+    FIND_ORDERS,
+    ORDERS,
+    REFUND,
+    REFUND_LIST,
+    SHIPMENT,
+    SHIPMENT_LIST,
+    Api,
+    at,
+    body,
+    course_line,
+    error_of,
+    order_payload,
+)
 
-from invoicebox_flow import jsonutil
 from invoicebox_flow.errors import InvalidRequestError
-from invoicebox_flow.sandbox import Buyer, Sandbox
+from invoicebox_flow.sandbox import Sandbox
 
-ORDERS = "/billing/api/order/order"
-FIND_ORDERS = "/filter/api/order/order"
-SHIPMENT = "/billing/api/order/shipment"
-SHIPMENT_LIST = "/filter/api/order/shipment"
-REFUND = "/billing/api/order/refund-order"
-REFUND_LIST = "/filter/api/order/refund-order"
-AUTH = "/security/api/auth/auth"
-
-
-def at(hours: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(hours=hours)).replace(microsecond=0).isoformat()
-
-
-def course_line(quantity: int = 2) -> dict:
-    return {"sku": "COURSE-PY-90", "name": "Онлайн-курс «Python для аналитиков»", "measure": "шт.",
-            "measureCode": "796", "quantity": quantity, "amount": D("1200.00"), "amountWoVat": D("1000.00"),
-            "totalAmount": D("1200.00") * quantity, "totalVatAmount": D("200.00") * quantity,
-            "vatCode": "RUS_VAT20", "type": "service", "paymentType": "full_prepayment"}
-
-
-def order_payload(ib: Sandbox, **overrides) -> dict:
-    payload = {
-        "merchantId": ib.merchant_id, "merchantOrderId": f"SHOP-{uuid.uuid4().hex[:10]}",
-        "description": "Онлайн-курс, доступ 90 дней", "amount": D("2400.00"), "vatAmount": D("400.00"),
-        "currencyId": "RUB", "languageId": "ru", "expirationDate": at(24), "basketItems": [course_line()],
-        "customer": {"type": "private", "name": "Анна Смирнова", "email": "anna@example.org"},
-        "successUrl": "http://shop.example/ok", "failUrl": "http://shop.example/fail",
-    }
-    payload.update(overrides)
-    return payload
-
-
-class Api:
-    """Plain HTTP calls to the sandbox's API."""
-
-    def __init__(self, ib: Sandbox, prefix: str = "v3") -> None:
-        self.ib = ib
-        self.prefix = prefix
-        self.session = requests.Session()
-        self.session.trust_env = False
-
-    def call(self, method: str, path: str, body=None, *, params=None, token: str | None = "sandbox",
-             raw: bytes | None = None, timeout: float = 10.0) -> requests.Response:
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        if token == "sandbox":
-            token = self.ib.token
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (jsonutil.dumps(body).encode() if body is not None else None)
-        return self.session.request(method, f"{self.ib.url}/{self.prefix}{path}", data=data, params=params,
-                                    headers=headers, timeout=timeout)
-
-    def create(self, **overrides) -> dict:
-        response = self.call("POST", ORDERS, order_payload(self.ib, **overrides))
-        assert response.status_code == 200, response.text
-        return body(response)["data"]
-
-    def paid(self, **overrides) -> dict:
-        order = self.create(**overrides)
-        Buyer().pay(order["paymentUrl"])
-        return order
-
-
-def body(response: requests.Response):
-    return jsonutil.loads(response.content)
-
-
-def error_of(response: requests.Response) -> dict:
-    return body(response)["error"]
+pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture
 def ib():
     with Sandbox() as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def api(ib) -> Api:
-    return Api(ib)
 
 
 # --- authentication and envelope --------------------------------------------------------------------
@@ -517,6 +458,16 @@ def test_the_account_rate_limit_answers_429_with_retry_after():
         assert [r["status"] for r in ib.requests()] == [200, 200, 200, 429]
 
 
+def test_the_rate_limit_can_answer_429_without_retry_after_as_the_docs_promise_no_more():
+    with Sandbox(rate_limit=2, rate_window=30.0, rate_limit_retry_after=False) as ib:
+        api = Api(ib)
+        assert [api.call("GET", AUTH).status_code for _ in range(2)] == [200, 200]
+        limited = api.call("GET", AUTH)
+        assert limited.status_code == 429 and error_of(limited)["code"] == "too_many_requests"
+        assert "Retry-After" not in limited.headers
+        assert ib.inspect.info()["rateLimitRetryAfter"] is False
+
+
 # --- faults ------------------------------------------------------------------------------------------------
 
 
@@ -569,6 +520,14 @@ def test_injected_rate_limit_and_repeated_faults(ib, api):
     assert [r.status_code for r in statuses] == [500, 500, 429, 200]
     assert statuses[2].headers["Retry-After"] == "7"
     assert [r["endpoint"] for r in ib.requests()] == ["create_order"] + ["get_order"] * 4
+
+
+def test_an_injected_429_without_retry_after(ib, api):
+    ib.inject_fault("find_orders", "rate_limit_no_retry_after")
+    limited = api.call("GET", FIND_ORDERS)
+    assert limited.status_code == 429 and error_of(limited)["code"] == "too_many_requests"
+    assert "Retry-After" not in limited.headers
+    assert api.call("GET", FIND_ORDERS).status_code == 200
 
 
 def test_faults_can_be_cleared_and_unknown_ones_are_refused(ib, api):

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -24,11 +24,7 @@ LINE = {"sku": "TICKET-1", "name": "Билет на концерт", "measure": 
         "amount": D("3000.00"), "amountWoVat": D("2500.00"), "totalAmount": D("3000.00"),
         "totalVatAmount": D("500.00"), "vatCode": "RUS_VAT20", "type": "service", "paymentType": "full_prepayment"}
 
-
-@pytest.fixture
-def receiver():
-    with NotificationReceiver() as shop_endpoint:
-        yield shop_endpoint
+pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture
@@ -43,15 +39,19 @@ def call(ib: Sandbox, method: str, path: str, payload=None) -> requests.Response
                             headers={"Authorization": f"Bearer {ib.token}", "Content-Type": "application/json"})
 
 
-def paid_order(ib: Sandbox, **overrides) -> dict:
+def unpaid_order(ib: Sandbox, **overrides) -> dict:
     payload = {"merchantId": ib.merchant_id, "merchantOrderId": f"SHOP-{uuid.uuid4().hex[:8]}",
                "description": "Билет", "amount": D("3000.00"), "vatAmount": D("500.00"), "currencyId": "RUB",
-               "expirationDate": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(),
+               "expirationDate": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
                "basketItems": [dict(LINE)], "customer": {"type": "private", "email": "ivan@example.org"}}
     payload.update(overrides)
     response = call(ib, "POST", "/billing/api/order/order", payload)
     assert response.status_code == 200, response.text
-    order = jsonutil.loads(response.content)["data"]
+    return jsonutil.loads(response.content)["data"]
+
+
+def paid_order(ib: Sandbox, **overrides) -> dict:
+    order = unpaid_order(ib, **overrides)
     Buyer().pay(order["paymentUrl"])
     return order
 
@@ -209,11 +209,7 @@ def test_redeliver_sends_the_payment_notification_again(ib, receiver):
 
 
 def test_redeliver_needs_a_paid_order(ib):
-    payload = {"merchantId": ib.merchant_id, "merchantOrderId": "UNPAID-1", "description": "Билет",
-               "amount": D("3000.00"), "vatAmount": D("500.00"), "currencyId": "RUB",
-               "expirationDate": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(),
-               "basketItems": [dict(LINE)], "customer": {}}
-    unpaid = jsonutil.loads(call(ib, "POST", "/billing/api/order/order", payload).content)["data"]
+    unpaid = unpaid_order(ib, customer={})
     with pytest.raises(InvalidRequestError) as refused:
         ib.redeliver(unpaid["id"])
     assert refused.value.code == "wrong_order_status"
@@ -240,7 +236,92 @@ def test_the_test_notification_goes_to_a_given_url_and_reports_failure(ib, recei
 
 
 def test_a_test_notification_needs_some_url():
-    with Sandbox() as ib:
-        with pytest.raises(InvalidRequestError):
-            ib.send_test_notification()
+    with Sandbox() as ib, pytest.raises(InvalidRequestError):
+        ib.send_test_notification()
 
+
+
+# --- notifications of canceled and expired orders ---------------------------------------------------------
+
+
+@pytest.fixture
+def notifying(receiver):
+    with Sandbox(notification_url=receiver.url, notification_retry_delays=FAST,
+                 status_notifications=("canceled", "expired")) as sandbox:
+        yield sandbox
+
+
+def test_a_canceled_order_is_notified_signed_and_retried_like_a_payment(notifying, receiver):
+    receiver.answer_with(out_of_service())
+    order = unpaid_order(notifying)
+    assert call(notifying, "DELETE", f"/billing/api/order/order/{order['id']}").status_code == 200
+    notifying.wait_idle()
+    first, second = receiver.received
+    assert first.body == second.body and first.signature == signed_by(notifying.notification_key, first.body)
+    sent = jsonutil.loads(first.body)
+    assert (sent["id"], sent["status"], sent["merchantOrderId"]) == (order["id"], "canceled", order["merchantOrderId"])
+    attempts = notifying.notifications(order["id"])
+    assert [(a["kind"], a["attempt"], a["delivered"]) for a in attempts] == [("status", 1, False), ("status", 2, True)]
+
+
+def test_an_expired_order_is_notified_when_the_clock_passes_its_expiration_date(notifying, receiver):
+    order = unpaid_order(notifying, expirationDate=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    notifying.advance_clock(2 * 3600)
+    notifying.wait_idle()
+    [got] = receiver.received
+    assert (jsonutil.loads(got.body)["id"], jsonutil.loads(got.body)["status"]) == (order["id"], "expired")
+
+
+def test_a_reversed_paid_order_is_notified_paid_then_canceled(notifying, receiver):
+    receiver.answer_with(error_answer("shipping_unavailable"))
+    order = paid_order(notifying)
+    notifying.wait_idle()
+    assert call(notifying, "DELETE", f"/billing/api/order/order/{order['id']}").status_code == 200
+    notifying.wait_idle()
+    assert [jsonutil.loads(r.body)["status"] for r in receiver.received] == ["completed", "canceled"]
+
+
+def test_only_the_chosen_statuses_are_notified(receiver):
+    with Sandbox(notification_url=receiver.url, status_notifications=("canceled",)) as ib:
+        expiring = unpaid_order(ib, expirationDate=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+        canceled = unpaid_order(ib)
+        call(ib, "DELETE", f"/billing/api/order/order/{canceled['id']}")
+        ib.advance_clock(2 * 3600)
+        ib.wait_idle()
+        assert ib.order(expiring["id"])["status"] == "expired"
+        assert [jsonutil.loads(r.body)["id"] for r in receiver.received] == [canceled["id"]]
+
+
+def test_by_default_status_changes_are_not_notified(ib, receiver):
+    order = unpaid_order(ib)
+    call(ib, "DELETE", f"/billing/api/order/order/{order['id']}")
+    ib.wait_idle()
+    assert receiver.received == [] and ib.notifications() == []
+
+
+def test_unknown_statuses_to_notify_are_refused():
+    with pytest.raises(ValueError):
+        Sandbox(status_notifications=("completed",))
+
+
+# --- a notification lost for good (drift) -------------------------------------------------------------------
+
+
+def test_a_dropped_notification_never_arrives_and_its_attempts_say_so(ib, receiver):
+    ib.inject_notification_fault("drop")
+    order = paid_order(ib)
+    ib.wait_idle()
+    assert receiver.received == []
+    attempts = ib.notifications(order["id"])
+    assert [a["attempt"] for a in attempts] == list(range(1, 12))
+    assert not any(a["delivered"] for a in attempts)
+    assert [a["willRetry"] for a in attempts] == [True] * 10 + [False]
+    assert all(a["status"] is None and "never reached the shop" in a["error"] for a in attempts)
+    [drift] = [e for e in ib.events(order["id"]) if e["effect"] == "drift"]
+    assert drift["detail"]["action"] == "lose_notification" and drift["detail"]["attempts"] == 11
+    assert drift["detail"]["notificationId"] == attempts[0]["notificationId"]
+    # only that one is lost: the test can still hand the same bytes over
+    ib.redeliver(order["id"])
+    ib.wait_idle()
+    [got] = receiver.received
+    assert got.body.decode() == attempts[0]["body"]

@@ -12,11 +12,17 @@ From pytest, the plugin :mod:`invoicebox_flow.sandbox.pytest_plugin` provides th
 ``invoicebox-flow sandbox --port N`` (see :func:`invoicebox_flow.sandbox.server.serve`).
 """
 
-from .buyer import Buyer
-from .engine import DEFAULT_RETRY_DELAYS, REALISTIC_RETRY_DELAYS
-from .inspect import SandboxInspector
 from ..protocol import TEST_NOTIFICATION_ID
+from .buyer import Buyer
+from .core import DEFAULT_RETRY_DELAYS, REALISTIC_RETRY_DELAYS
+from .inspect import SandboxInspector
 from .runtime import Sandbox
 
-__all__ = ["Buyer", "DEFAULT_RETRY_DELAYS", "REALISTIC_RETRY_DELAYS", "Sandbox", "SandboxInspector",
-           "TEST_NOTIFICATION_ID"]
+__all__ = [
+           "DEFAULT_RETRY_DELAYS",
+           "REALISTIC_RETRY_DELAYS",
+           "TEST_NOTIFICATION_ID",
+           "Buyer",
+           "Sandbox",
+           "SandboxInspector",
+]

@@ -9,6 +9,7 @@ response carries a fresh ``X-Request-Id``. Both version prefixes, ``/v3`` and ``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -18,20 +19,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from .. import jsonutil, protocol
-from ..errors import ApiError, RateLimitError
+from .. import protocol
+from ..errors import ApiError
 from ..protocol import Endpoint
 from . import faults as fault_kinds
-from .engine import AUTH_MISSING, AUTH_OK, Listed, SandboxEngine
+from . import inspection_api, payment_page
+from .core import AUTH_MISSING, AUTH_OK
+from .engine import SandboxEngine
+from .http import ENGINE_KEY, engine, envelope, error_response, json_response, request_body
 from .listing import parse_query
 from .rules import api_error
 
 log = logging.getLogger(__name__)
 
-ENGINE_KEY = "invoicebox_sandbox"
 DROP_KEY = "invoicebox_sandbox.drop"
 REQUEST_ID_HEADER = "X-Request-Id"
 API_PREFIX = "/<any(v3, l3):version>"
@@ -39,59 +42,10 @@ API_PREFIX = "/<any(v3, l3):version>"
 api = Blueprint("invoicebox_api", __name__)
 
 
-def engine() -> SandboxEngine:
-    return current_app.extensions[ENGINE_KEY]
-
-
-# --- responses -------------------------------------------------------------------------------------
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(jsonutil.dumps(body), status=status, headers=headers, mimetype="application/json")
-
-
-def error_response(error: ApiError) -> Response:
-    body = {"error": {"message": error.message, "code": error.code, "fields": error.fields}}
-    headers = {}
-    if isinstance(error, RateLimitError) and error.retry_after:
-        headers["Retry-After"] = str(max(1, int(error.retry_after)))
-    return json_response(body, error.status, headers)
-
-
-def envelope(result: Any) -> dict[str, Any]:
-    if isinstance(result, Listed):
-        return {"data": result.items, "metaData": result.meta, "extendedData": []}
-    return {"data": result, "extendedData": []}
-
-
-def request_body() -> Any:
-    """The JSON body, numbers as ``Decimal``; malformed JSON is a 400 ``validation`` error."""
-    raw = request.get_data(cache=True)
-    try:
-        body = jsonutil.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        raise api_error(400, "validation", "the request body is not valid JSON") from None
-    if _has_float(body):  # NaN and Infinity are the only way a float gets through parse_float=Decimal
-        raise api_error(400, "validation", "the request body contains a non-finite number")
-    if body is None:
-        raise api_error(400, "validation", "the request body must be a JSON object")
-    return body
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return False
-
-
 # --- the request pipeline ----------------------------------------------------------------------------
 
 
-def endpoint(*served: Endpoint, anonymous: bool = False) -> Callable:
+def endpoint(*served: Endpoint, anonymous: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Serve a view as the API method(s) ``served``, under both version prefixes; faults and the
     request log know it by the endpoint's name.
 
@@ -119,7 +73,8 @@ def _serve(name: str, anonymous: bool, call: Callable[[str], Any]) -> Response:
     try:
         wait = sandbox.throttle.admit(_bearer(request.headers.get("Authorization")))
         if wait is not None:
-            raise api_error(429, "too_many_requests", "Too Many Requests", retry_after=wait)
+            retry_after = wait if sandbox.settings.rate_limit_retry_after else None
+            raise api_error(429, "too_many_requests", "Too Many Requests", retry_after=retry_after)
         fault = sandbox.faults.take(name)
         if fault is not None and not fault.after_commit:
             if fault.kind == fault_kinds.SERVER_ERROR:
@@ -127,6 +82,8 @@ def _serve(name: str, anonymous: bool, call: Callable[[str], Any]) -> Response:
             if fault.kind == fault_kinds.RATE_LIMIT:
                 retry_after = int(fault.seconds(fault_kinds.DEFAULT_RETRY_AFTER))
                 raise api_error(429, "too_many_requests", "Too Many Requests (injected)", retry_after=retry_after)
+            if fault.kind == fault_kinds.RATE_LIMIT_NO_RETRY_AFTER:
+                raise api_error(429, "too_many_requests", "Too Many Requests (injected)")
             if fault.kind == fault_kinds.DROP:
                 dropped = True
                 return _drop()
@@ -150,7 +107,7 @@ def _serve(name: str, anonymous: bool, call: Callable[[str], Any]) -> Response:
             elif fault.kind == fault_kinds.DROP_AFTER_COMMIT:
                 dropped = True
                 response = _drop()
-        sandbox.log_request({
+        sandbox.controls.log_request({
             "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
             "status": None if dropped else response.status_code, "requestId": g.request_id,
             "endpoint": name, "at": time.time(),
@@ -176,10 +133,10 @@ class ConnectionDropper:
     a ``ConnectionError`` from the app as a dropped connection, so nothing is written back.
     """
 
-    def __init__(self, app: Callable) -> None:
+    def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
 
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         result = self.app(environ, start_response)
         if not environ.get(DROP_KEY):
             return result
@@ -187,10 +144,8 @@ class ConnectionDropper:
             result.close()
         sock = environ.get("werkzeug.socket")
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         raise ConnectionAbortedError("connection dropped by an injected fault")
 
 
@@ -199,57 +154,57 @@ class ConnectionDropper:
 
 @endpoint(protocol.CHECK_AUTH, anonymous=True)
 def check_auth(ib: SandboxEngine, auth: str) -> Any:
-    return ib.check_auth(auth)
+    return ib.orders.check_auth(auth)
 
 
 @endpoint(protocol.CREATE_ORDER)
 def create_order(ib: SandboxEngine, auth: str) -> Any:
-    return ib.create_order(request_body())
+    return ib.orders.create_order(request_body())
 
 
 @endpoint(protocol.FIND_ORDERS)
 def find_orders(ib: SandboxEngine, auth: str) -> Any:
-    return ib.find_orders(parse_query(request.args.lists()))
+    return ib.orders.find_orders(parse_query(request.args.lists()))
 
 
 @endpoint(protocol.GET_ORDER)
 def get_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
-    return ib.get_order(order_id)
+    return ib.orders.get_order(order_id)
 
 
 @endpoint(protocol.UPDATE_ORDER)
 def update_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
-    return ib.update_order(order_id, request_body())
+    return ib.orders.update_order(order_id, request_body())
 
 
 @endpoint(protocol.CANCEL_ORDER)
 def cancel_order(ib: SandboxEngine, auth: str, order_id: str) -> Any:
-    return ib.cancel_order(order_id)
+    return ib.orders.cancel_order(order_id)
 
 
 @endpoint(protocol.CREATE_SHIPMENT)
 def create_shipment(ib: SandboxEngine, auth: str) -> Any:
-    return ib.create_shipment(request_body())
+    return ib.shipments.create_shipment(request_body())
 
 
 @endpoint(protocol.LIST_SHIPMENTS, protocol.LIST_SHIPMENTS_BILLING)
 def list_shipments(ib: SandboxEngine, auth: str) -> Any:
-    return ib.list_shipments(parse_query(request.args.lists()))
+    return ib.shipments.list_shipments(parse_query(request.args.lists()))
 
 
 @endpoint(protocol.REFUNDABLE_ITEMS)
 def refundable_items(ib: SandboxEngine, auth: str, order_id: str) -> Any:
-    return ib.refundable_items(order_id)
+    return ib.refunds.refundable_items(order_id)
 
 
 @endpoint(protocol.CREATE_REFUND)
 def create_refund(ib: SandboxEngine, auth: str) -> Any:
-    return ib.create_refund(request_body())
+    return ib.refunds.create_refund(request_body())
 
 
 @endpoint(protocol.LIST_REFUNDS)
 def list_refunds(ib: SandboxEngine, auth: str) -> Any:
-    return ib.list_refunds(parse_query(request.args.lists()))
+    return ib.refunds.list_refunds(parse_query(request.args.lists()))
 
 
 # --- the app ---------------------------------------------------------------------------------------------
@@ -257,8 +212,6 @@ def list_refunds(ib: SandboxEngine, auth: str) -> Any:
 
 def create_app(sandbox: SandboxEngine) -> Flask:
     """The whole sandbox as one WSGI app: API, payment page and inspection API."""
-    from . import inspection_api, payment_page  # they import helpers from this module
-
     app = Flask(__name__)
     app.extensions[ENGINE_KEY] = sandbox
     app.register_blueprint(api)

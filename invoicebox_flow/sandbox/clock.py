@@ -8,7 +8,7 @@ into API objects use the ATOM form the API uses (``2024-07-01T09:00:00+00:00``).
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class SandboxClock:
@@ -21,7 +21,7 @@ class SandboxClock:
     def now(self) -> datetime:
         with self._lock:
             offset = self._offset
-        return datetime.now(timezone.utc) + offset
+        return datetime.now(UTC) + offset
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by ``seconds`` (≥ 0) and return the new ``now()``."""
@@ -43,12 +43,12 @@ class SandboxClock:
 
 def format_atom(moment: datetime) -> str:
     """``2024-07-01T09:00:00+00:00``: UTC, whole seconds, explicit offset (PHP ``DATE_ATOM``)."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def format_date(moment: datetime) -> str:
     """``2024-07-01``: the pure-date form of documents (``documentDate``)."""
-    return moment.astimezone(timezone.utc).date().isoformat()
+    return moment.astimezone(UTC).date().isoformat()
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -67,5 +67,5 @@ def parse_datetime(value: object) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment

@@ -9,13 +9,13 @@ documented step it stands for. Callers hold ``state.lock``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from ..fiscal import DOCUMENT_TITLES, RECEIPT_PAYMENT_TYPES, Receipt, document_kinds, document_lines
 from ..flows import Effect
 from .clock import SandboxClock, format_atom, format_date
-from ..fiscal import DOCUMENT_TITLES, RECEIPT_PAYMENT_TYPES, Receipt, document_kinds, document_lines
 from .rules import contact_of, money
 from .state import SandboxState
 
@@ -34,7 +34,8 @@ def _line(item: Mapping[str, Any], payment_type: str | None) -> dict[str, Any]:
 
 
 def _totals(lines: list[dict[str, Any]]) -> tuple[Decimal, Decimal]:
-    return sum((l["amount"] for l in lines), Decimal("0.00")), sum((l["vatAmount"] for l in lines), Decimal("0.00"))
+    return (sum((line["amount"] for line in lines), Decimal("0.00")),
+            sum((line["vatAmount"] for line in lines), Decimal("0.00")))
 
 
 def _number(order: Mapping[str, Any]) -> str:
@@ -48,7 +49,7 @@ class Effects:
 
     # --- the online cash register (private payers) -------------------------------------------------
 
-    def register_receipt(self, order: Mapping[str, Any], receipt_type: str, items: list[Mapping[str, Any]],
+    def register_receipt(self, order: Mapping[str, Any], receipt_type: str, items: Sequence[Mapping[str, Any]],
                          **refs: Any) -> dict[str, Any]:
         kind = Receipt(receipt_type)
         lines = [_line(item, RECEIPT_PAYMENT_TYPES.get(kind)) for item in items]
@@ -73,7 +74,7 @@ class Effects:
                              {"receiptId": receipt["id"], "to": mail["to"], "mailId": mail["id"]})
         return mail
 
-    def issue_receipt(self, order: Mapping[str, Any], receipt_type: str, items: list[Mapping[str, Any]],
+    def issue_receipt(self, order: Mapping[str, Any], receipt_type: str, items: Sequence[Mapping[str, Any]],
                       **refs: Any) -> dict[str, Any]:
         """Register a receipt and deliver it: the two documented steps, in their order."""
         receipt = self.register_receipt(order, receipt_type, items, **refs)
@@ -82,7 +83,7 @@ class Effects:
 
     # --- reporting documents (legal payers) ----------------------------------------------------------
 
-    def issue_documents(self, order: Mapping[str, Any], items: list[Mapping[str, Any]], *, refund: bool,
+    def issue_documents(self, order: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, refund: bool,
                         **refs: Any) -> list[dict[str, Any]]:
         """The funds-transfer report plus an act and/or TORG-12, mailed to the buyer in one message."""
         customer = order.get("customer") or {}
@@ -106,6 +107,13 @@ class Effects:
                              {"documentIds": mail["refs"], "kinds": [d["kind"] for d in documents],
                               "to": mail["to"], "mailId": mail["id"], **refs})
         return documents
+
+    # --- invoices for bank transfer ------------------------------------------------------------------
+
+    def send_invoice(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """Mail the invoice (счёт на оплату) an organisation pays by bank transfer."""
+        return self._mail(contact_of(order.get("customer")), f"Счёт на оплату по заказу {_number(order)}", "invoice",
+                          [], order["id"])
 
     # --- money -------------------------------------------------------------------------------------------
 

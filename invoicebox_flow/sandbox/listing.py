@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from ..errors import ApiError
 from .clock import parse_datetime
 from .rules import api_error, field_problem
 
@@ -41,6 +42,14 @@ class Condition:
 
 
 @attrs.frozen
+class Listed:
+    """A page of a list endpoint and its list-level ``metaData``."""
+
+    items: list[dict[str, Any]]
+    meta: dict[str, int]
+
+
+@attrs.frozen
 class ListQuery:
     conditions: tuple[Condition, ...] = ()
     order: tuple[tuple[tuple[str, ...], bool], ...] = ()  # (path, descending)
@@ -48,7 +57,7 @@ class ListQuery:
     page_size: int = DEFAULT_PAGE_SIZE
 
 
-def _wrong_filter(name: str, message: str):
+def _wrong_filter(name: str, message: str) -> ApiError:
     return api_error(422, "wrong_filter_format", message, [field_problem(name, message, "wrong_filter_format")])
 
 
@@ -130,7 +139,7 @@ def _comparable(stored: Any, raw: str) -> tuple[Any, Any] | None:
     return text, raw
 
 
-def _matches(item: dict, condition: Condition) -> bool:
+def _matches(item: dict[str, Any], condition: Condition) -> bool:
     stored = _value_at(item, condition.path)
     if condition.op == "_ne":
         return all(not _equal(stored, raw) for raw in condition.values)
@@ -159,7 +168,7 @@ def _equal(stored: Any, raw: str) -> bool:
     return pair is not None and pair[0] == pair[1]
 
 
-def _sort_key(value: Any) -> tuple:
+def _sort_key(value: Any) -> tuple[Any, ...]:
     if value is None:
         return (0,)
     if isinstance(value, bool):
@@ -172,7 +181,7 @@ def _sort_key(value: Any) -> tuple:
     return (4, str(value))
 
 
-def apply_query(query: ListQuery, items: list[dict]) -> tuple[list[dict], dict[str, int]]:
+def apply_query(query: ListQuery, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The requested page of the matching items, and the list-level ``metaData``."""
     selected = [item for item in items if all(_matches(item, c) for c in query.conditions)]
     for path, descending in reversed(query.order):  # stable sorts: the first key wins

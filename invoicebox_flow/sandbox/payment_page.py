@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response as Redirect
 
 from ..errors import ApiError
 from . import page_format, rules
-from .app import engine
+from .http import engine
 from .invoice_view import CONFIRMED, REFUSED, UNCONFIRMED, InvoiceView
 
 blueprint = Blueprint("payment_page", __name__, template_folder="templates")

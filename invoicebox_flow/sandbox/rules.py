@@ -6,14 +6,15 @@ a rule that refuses raises an :class:`~invoicebox_flow.errors.ApiError` carrying
 and the API error code InvoiceBox would answer with, and changes nothing.
 
 Order states (reference §4): ``created`` → ``completed`` (paid) / ``expired`` / ``canceled``;
-a paid order whose notification was answered ``shipping_unavailable`` and that has no shipment
-may still be canceled (full reversal, §3.4). Refund states (§4.4): ``draft`` stays a draft (no
-money moves); ``created`` → ``completed`` once the money has been returned.
+a paid order that has no shipment may still be canceled when its payment instrument allows it
+(full reversal, §3.4; the rule is in :mod:`.instruments`). Refund states (§4.4): ``draft`` stays
+a draft (no money moves); ``created`` → ``completed`` once the money has been returned, or
+``canceled`` when it could not be.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -43,9 +44,8 @@ ORDER_TRANSITIONS = (
     {"trigger": "pay", "source": CREATED, "dest": COMPLETED},
     {"trigger": "expire", "source": CREATED, "dest": EXPIRED},
     {"trigger": "cancel", "source": CREATED, "dest": CANCELED},
-    # Refused paid order (shipping_unavailable) without a shipment: DELETE reverses the payment.
-    {"trigger": "reverse", "source": COMPLETED, "dest": CANCELED,
-     "conditions": ["is_shipping_unavailable"], "unless": ["has_shipments"]},
+    # A paid order without a shipment whose instrument allows it: DELETE reverses the payment.
+    {"trigger": "reverse", "source": COMPLETED, "dest": CANCELED, "conditions": ["is_reversible"]},
     # Internal transitions (dest None): allowed only where listed, the state stays.
     {"trigger": "update", "source": CREATED, "dest": None},
     {"trigger": "ship", "source": COMPLETED, "dest": None},
@@ -56,10 +56,11 @@ DRAFT = "draft"
 REFUND_STATES = (DRAFT, CREATED, COMPLETED, CANCELED)
 REFUND_TRANSITIONS = (
     {"trigger": "return_money", "source": CREATED, "dest": COMPLETED},
+    {"trigger": "cancel", "source": CREATED, "dest": CANCELED},
 )
 
 
-def _machine(states: tuple[str, ...], transitions: tuple[dict, ...], initial: str, name: str) -> Machine:
+def _machine(states: tuple[str, ...], transitions: tuple[dict[str, Any], ...], initial: str, name: str) -> Machine:
     # One shared machine per kind of object, no model attached: records keep only ``state`` and
     # are fired through ``machine.events[trigger].trigger(record)`` (cheap, and thread-safe under
     # the state lock the engine holds).
@@ -265,8 +266,8 @@ def _zero() -> dict[str, Decimal]:
     return {"quantity": Decimal(0), "amount": Decimal(0), "vat": Decimal(0)}
 
 
-def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]],
-                   refunds: list[Any] = ()) -> list[dict[str, Any]]:
+def shipment_lines(record: Any, payload: Any, previous: Sequence[Mapping[str, Any]],
+                   refunds: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """The shipped lines, with amounts filled in where the shop left them out; raises unless the
     order is paid, every line is a line of the order and the cumulative shipped quantity and
     amount stay within what was ordered and not refunded (a refunded line cannot be settled in
@@ -279,7 +280,7 @@ def shipment_lines(record: Any, payload: Any, previous: list[Mapping[str, Any]],
         raise wrong_order_status("shipment", record.state)
     ordered = _ordered_by_sku(record.data)
     used = _used_by_sku([s["basketItems"] for s in previous]
-                        + [r.data["basketItems"] for r in refunds if r.state != DRAFT])
+                        + [r.data["basketItems"] for r in counted_refunds(list(refunds))])
     lines: list[dict[str, Any]] = []
     problems: list[dict[str, str]] = []
     for index, item in enumerate(items):

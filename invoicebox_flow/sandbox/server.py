@@ -14,7 +14,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .engine import REALISTIC_RETRY_DELAYS
+from .core import NOTIFIABLE_STATUSES, REALISTIC_RETRY_DELAYS
+from .instruments import DEFAULT_INSTRUMENT, PAGE_INSTRUMENTS
+from .notification_body import SANDBOX, SHAPES
 from .runtime import Sandbox
 
 
@@ -46,12 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notification-url", help="the shop-level notification URL")
     parser.add_argument("--rate-limit", type=int, default=100)
     parser.add_argument("--rate-window", type=float, default=30.0)
+    parser.add_argument("--no-retry-after", action="store_true", help="answer 429 without Retry-After")
     parser.add_argument("--realistic-retries", action="store_true",
                         help="space notification retries over about 24 hours like the real service")
+    parser.add_argument("--notification-shape", choices=SHAPES, default=SANDBOX,
+                        help="'production': notification bodies shaped like the captured production one")
+    parser.add_argument("--status-notification", action="append", choices=NOTIFIABLE_STATUSES, default=[],
+                        dest="status_notifications", help="also notify this order status (repeatable)")
+    parser.add_argument("--refund-payout-delay", type=float, default=0.0, metavar="SECONDS",
+                        help="sandbox-clock seconds before a refund's money is returned")
+    parser.add_argument("--auto-shipment", action="store_true", help="ship orders of services after payment")
+    parser.add_argument("--payment-instrument", choices=PAGE_INSTRUMENTS, default=DEFAULT_INSTRUMENT,
+                        help="how page payments are made (decides whether DELETE reverses them)")
     args = parser.parse_args(argv)
     options: dict[str, Any] = {"token": args.token, "notification_key": args.notification_key,
                                "merchant_id": args.merchant_id, "notification_url": args.notification_url,
-                               "rate_limit": args.rate_limit, "rate_window": args.rate_window}
+                               "rate_limit": args.rate_limit, "rate_window": args.rate_window,
+                               "rate_limit_retry_after": not args.no_retry_after,
+                               "notification_shape": args.notification_shape,
+                               "status_notifications": args.status_notifications,
+                               "refund_payout_delay": args.refund_payout_delay, "auto_shipment": args.auto_shipment,
+                               "payment_instrument": args.payment_instrument}
     if args.realistic_retries:
         options["notification_retry_delays"] = REALISTIC_RETRY_DELAYS
     serve(args.host, args.port, **options)

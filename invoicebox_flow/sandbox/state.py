@@ -13,9 +13,12 @@ import copy
 import itertools
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import attrs
+
+from .instruments import DEFAULT_INSTRUMENT, reversible_by_delete
 
 
 @attrs.define(eq=False)
@@ -28,20 +31,28 @@ class OrderRecord:
     shipment_ids: list[int] = attrs.Factory(list)
     refund_ids: list[str] = attrs.Factory(list)
     shipping_unavailable: bool = False
-    bank_transfer_requested: bool = False  # the payer chose «Оплатить по счёту» on the page
     # The payment notification, built once at payment time so every retry sends the same bytes.
     payment_notification: Any = None
+    # Notifications of later status changes (canceled, expired), when the sandbox sends them.
+    status_notifications: list[Any] = attrs.Factory(list)
+    # InvoiceBox-side settings and facts the API does not show (see .instruments, .backoffice).
+    payment_instrument: str = DEFAULT_INSTRUMENT
+    auto_shipment: bool = False
+    bank_transfer_requested: bool = False  # the payer chose to pay by bank transfer; not paid yet
 
     @property
     def id(self) -> str:
-        return self.data["id"]
+        return str(self.data["id"])
 
     # Conditions named by the order machine's transitions.
-    def is_shipping_unavailable(self) -> bool:
-        return self.shipping_unavailable
+    def is_reversible(self) -> bool:
+        return reversible_by_delete(self.payment_instrument, shipping_unavailable=self.shipping_unavailable,
+                                    shipped=bool(self.shipment_ids))
 
-    def has_shipments(self) -> bool:
-        return bool(self.shipment_ids)
+    def settings(self) -> dict[str, Any]:
+        """The InvoiceBox-side settings and marks of this order, for the inspection API."""
+        return {"orderId": self.id, "paymentInstrument": self.payment_instrument, "autoShipment": self.auto_shipment,
+                "bankTransferRequested": self.bank_transfer_requested, "shippingUnavailable": self.shipping_unavailable}
 
     def to_json(self) -> dict[str, Any]:
         out = copy.deepcopy(self.data)
@@ -51,14 +62,18 @@ class OrderRecord:
 
 @attrs.define(eq=False)
 class RefundRecord:
-    """One refund order; ``state`` is driven by :data:`.rules.REFUND_MACHINE`."""
+    """One refund order; ``state`` is driven by :data:`.rules.REFUND_MACHINE`. A ``created``
+    refund is paid out when the sandbox clock reaches ``payout_due``, or ends ``canceled`` then
+    when ``fails`` (an injected outcome)."""
 
     data: dict[str, Any]
     state: str = "created"
+    payout_due: datetime | None = None
+    fails: bool = False
 
     @property
     def id(self) -> str:
-        return self.data["id"]
+        return str(self.data["id"])
 
     def to_json(self) -> dict[str, Any]:
         out = copy.deepcopy(self.data)

@@ -18,12 +18,16 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from werkzeug.wrappers import Request, Response
 
+from ..jsonutil import loads
 from ..serving import LoopbackServer
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 SUCCESS = (200, '{"status":"success"}')
 
@@ -52,8 +56,6 @@ class Received:
         return {k.lower(): v for k, v in self.headers.items()}.get("x-signature")
 
     def json(self) -> Any:
-        from ..jsonutil import loads
-
         return loads(self.body)
 
 
@@ -95,10 +97,10 @@ class NotificationReceiver:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    @Request.application
-    def _app(self, request: Request) -> Response:
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
         with self._cond:
             self.received.append(Received(request.get_data(), dict(request.headers), request.path, time.time()))
             status, body = self._answers.pop(0) if self._answers else self._default
             self._cond.notify_all()
-        return Response(body, status=status, mimetype="application/json")
+        return Response(body, status=status, mimetype="application/json")(environ, start_response)
