@@ -20,6 +20,7 @@
     └── FlowError                  the lifecycle engine refused an action
         ├── IllegalTransitionError the action is not allowed in the order's current state
         ├── RefundLimitError       more than was paid minus what was refunded
+        ├── ShipmentLimitError     more than is left to ship (not shipped, not refunded)
         ├── ConcurrentUpdateError  another worker changed the order first (compare-and-set lost)
         └── OrderNotFoundError     no such order in the store
 
@@ -206,6 +207,11 @@ class IllegalTransitionError(FlowError):
 
 class RefundLimitError(FlowError):
     """The refund asks for more than what was paid minus what was already refunded."""
+
+
+class ShipmentLimitError(FlowError):
+    """The shipment asks for more of a line than is left to ship: its quantity minus what was
+    shipped and what was refunded."""
 
 
 class ConcurrentUpdateError(FlowError):

@@ -161,16 +161,29 @@ def test_update_and_cancel_before_payment_then_refused_after(flow, buyer, sandbo
 
 
 def test_definitive_refusal_returns_to_the_previous_state_and_journals_the_attempt(flow, buyer, sandbox):
-    flow.place("F-1", course_lines(), private_customer(), description="x")
+    order = flow.place("F-1", course_lines(), private_customer(), description="x")
     pay(flow, buyer, sandbox, "F-1")
-    wrong = [basket_line(sku="OTHER", name="не из заказа", unit_price="10.00", quantity=1, vat_code="RUS_VAT20")]
-    with pytest.raises(InvalidRequestError):
-        flow.ship("F-1", wrong)
+    sandbox.drift_shipment(order.invoicebox_id)  # shipped at InvoiceBox by hand: nothing left to ship
+    with pytest.raises(InvalidRequestError) as refused:
+        flow.ship("F-1")
+    assert refused.value.code == "wrong_shipment_amount"
     order = flow.get("F-1")
     assert order.state is State.PAID and not order.shipped
     assert [(e.trigger, e.outcome) for e in flow.history("F-1")][-2:] == [("request_shipment", "ok"),
                                                                           ("shipment_failed", "failed")]
-    assert flow.ship("F-1").state is State.SHIPPED
+    order = flow.sync("F-1")  # what InvoiceBox did is caught up through the lifecycle
+    assert order.state is State.SHIPPED and order.shipments[0].observed
+    assert flow.history("F-1")[-1].trigger == "shipment_observed"
+
+
+def test_a_line_the_order_does_not_have_is_refused_before_anything_is_sent(flow, buyer, sandbox):
+    flow.place("F-2", course_lines(), private_customer(), description="x")
+    pay(flow, buyer, sandbox, "F-2")
+    before, requests = flow.get("F-2"), len(sandbox.requests())
+    wrong = [basket_line(sku="OTHER", name="не из заказа", unit_price="10.00", quantity=1, vat_code="RUS_VAT20")]
+    with pytest.raises(ValidationError, match="has no line OTHER"):
+        flow.ship("F-2", wrong)
+    assert flow.get("F-2") == before and len(sandbox.requests()) == requests
 
 
 def test_unknown_outcome_keeps_the_intent_and_resume_finishes_it_once(flow, sandbox):

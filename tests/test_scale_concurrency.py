@@ -619,7 +619,7 @@ def consistency_problems(store, ib: SandboxSnapshot, expected: Mapping[str, Stat
             want_documents = [(k, s) for s in stored_shipments for k in _document_kinds(view.lines, refund=False)]
             want_documents += [(k, r.id) for r in view.refunds
                                for k in _document_kinds([ln for ln in view.lines if ln.sku in
-                                                         {sku for sku, _ in r.lines}], refund=True)]
+                                                         {part.sku for part in r.lines}], refund=True)]
         if receipts != sorted(want):
             say(f"receipts at InvoiceBox {receipts}, expected {sorted(want)}")
         if documents != sorted(want_documents):

@@ -46,7 +46,7 @@ from invoicebox_flow.errors import (
     ResultUnknownError,
     ValidationError,
 )
-from invoicebox_flow.flows import State
+from invoicebox_flow.flows import DOCUMENTED_STATES, State
 from invoicebox_flow.models import RefundRequest, basket_line
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.sandbox import Buyer, Sandbox
@@ -59,26 +59,8 @@ scenarios(".")
 SUCCESS_URL = "http://shop.example/ok"
 FAIL_URL = "http://shop.example/fail"
 
-# The states as the feature files name them; every state of the lifecycle has a name.
-STATE_NAMES = {
-    "новый": State.NEW,
-    "оформлен": State.ORDER_PLACED,
-    "счёт запрошен": State.INVOICE_REQUESTED,
-    "ссылка на оплату получена": State.PAYMENT_LINK_ISSUED,
-    "покупатель перенаправлен": State.BUYER_REDIRECTED,
-    "ожидает оплаты": State.AWAITING_PAYMENT,
-    "оплата отклонена": State.PAYMENT_DECLINED,
-    "оплачен": State.PAID,
-    "отгрузка невозможна": State.SHIPPING_UNAVAILABLE,
-    "отгрузка запрошена": State.SHIPMENT_REQUESTED,
-    "отгружен": State.SHIPPED,
-    "возврат запрошен": State.REFUND_REQUESTED,
-    "частично возвращён": State.PARTIALLY_REFUNDED,
-    "возвращён": State.REFUNDED,
-    "отменён": State.CANCELED,
-    "истёк": State.EXPIRED,
-}
-assert set(STATE_NAMES.values()) == set(State), "every lifecycle state needs its name in the specs"
+# The states as the feature files name them: their Russian labels in the definition.
+STATE_NAMES = {spec.ru: State(spec.name) for spec in DOCUMENTED_STATES}
 
 RECEIPT_TYPES = {"предоплата 100%": "prepayment_full", "полный расчёт": "full_settlement", "возврат": "refund"}
 DOCUMENT_KINDS = {"отчёт о переводе средств": "transfer_report", "акт": "act", "ТОРГ-12": "torg12"}

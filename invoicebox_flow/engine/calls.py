@@ -13,15 +13,15 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..fiscal import RECEIPT_PAYMENT_TYPES, Receipt
 from ..flows import State
 from ..models import OrderRequest, RefundRequest, ShipmentRequest
 from ..protocol import CREATE_ORDER, CREATE_REFUND, CREATE_SHIPMENT, Endpoint
 from ..store import OutboxItem
 from .core import now
-from .document import OrderDocument, ShipmentEntry
+from .document import OrderDocument
 from .facts import expected_facts
 from .refunds import with_refund
+from .shipments import matches, outcome, with_shipment
 from .views import Snapshot
 
 
@@ -73,15 +73,16 @@ class CreateShipment:
         return client.create_shipment(ShipmentRequest.from_json({k: v for k, v in payload.items() if v is not None}))
 
     def lookup(self, client: Any, snap: Snapshot, payload: Mapping[str, Any]) -> Any | None:
-        # the lifecycle ships an order once, so the order's shipment is this call's
-        return next(iter(client.list_shipments(order_id=snap.invoicebox_id)), None)
+        # this call's shipment: one the order does not know yet, carrying exactly its lines
+        known = {entry.id for entry in snap.doc.shipments}
+        return next((s for s in client.list_shipments(order_id=snap.invoicebox_id)
+                     if str(s.id) not in known and matches(s.basket_items or (), payload["basketItems"])), None)
 
     def accepted(self, snap: Snapshot, payload: Mapping[str, Any], result: Any) -> Accepted:
-        facts = expected_facts(snap.variant, "shipment", payload["basketItems"], "shipment")
-        doc = attrs.evolve(snap.doc, resume_state=None, shipments=(*snap.doc.shipments,
-                                                                     ShipmentEntry(str(result.id), now().isoformat())),
-                           facts=(*snap.doc.facts, *facts))
-        return Accepted(doc, result.request_id, {"id": result.id})
+        doc = with_shipment(snap.doc, str(result.id), now().isoformat(), payload["basketItems"])
+        facts = expected_facts(snap.variant, doc.shipments[-1].event, payload["basketItems"], "shipment")
+        doc = attrs.evolve(doc, facts=(*doc.facts, *facts))
+        return Accepted(doc, result.request_id, {"id": result.id}, target=outcome(doc))
 
 
 class CreateRefund:
@@ -100,7 +101,7 @@ class CreateRefund:
 
     def accepted(self, snap: Snapshot, payload: Mapping[str, Any], result: Any) -> Accepted:
         request = payload["request"]
-        doc = with_refund(snap.doc, request, str(result.id), result.status)
+        doc = with_refund(snap.doc, request, str(result.id), result.status, snap.doc.resume_state)
         facts = expected_facts(snap.variant, f"refund:{request['merchantOrderId']}", request["basketItems"], "refund")
         doc = attrs.evolve(doc, facts=(*doc.facts, *facts))
         done = doc.refunded_amount >= doc.paid_amount
@@ -116,10 +117,3 @@ def strategy(item: OutboxItem) -> CallStrategy:
         return STRATEGIES[item.action]
     except KeyError:
         raise ValueError(f"outbox item {item.id}: unknown action {item.action!r}") from None
-
-
-def shipment_lines(doc: OrderDocument) -> list[dict[str, Any]]:
-    """Ship what was ordered and not refunded, settled in full (54-FZ «полный расчёт»)."""
-    return [dict(doc.request_line(line.sku), quantity=line.refundable_quantity, totalAmount=line.refundable_amount,
-                 totalVatAmount=line.refundable_vat_amount, paymentType=RECEIPT_PAYMENT_TYPES[Receipt.FULL_SETTLEMENT])
-            for line in doc.lines if line.refundable_quantity > 0]

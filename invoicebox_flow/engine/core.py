@@ -22,7 +22,6 @@ from .document import OrderDocument
 from .machine import Condition, conditions_for, next_state
 from .views import OrderView, Snapshot
 
-
 T = TypeVar("T")
 
 

@@ -16,6 +16,7 @@ import attrs
 
 from .. import money
 from ..fiscal import is_goods_type
+from ..protocol import RefundStatus
 
 ZERO = Decimal("0.00")
 
@@ -44,10 +45,26 @@ class OrderLine:
     refunded_quantity: Decimal = Decimal(0)
     refunded_amount: Decimal = ZERO
     refunded_vat_amount: Decimal = ZERO
+    shipped_quantity: Decimal = Decimal(0)
+    shipped_amount: Decimal = ZERO
+    shipped_vat_amount: Decimal = ZERO
 
     @property
     def is_goods(self) -> bool:
         return is_goods_type(self.type)
+
+    @property
+    def shippable_quantity(self) -> Decimal:
+        """What is left to ship: neither shipped nor refunded (what InvoiceBox lets a shipment take)."""
+        return max(Decimal(0), self.quantity - self.shipped_quantity - self.refunded_quantity)
+
+    @property
+    def shippable_amount(self) -> Decimal:
+        return max(ZERO, self.total_amount - self.shipped_amount - self.refunded_amount)
+
+    @property
+    def shippable_vat_amount(self) -> Decimal:
+        return max(ZERO, self.total_vat_amount - self.shipped_vat_amount - self.refunded_vat_amount)
 
     @property
     def refundable_quantity(self) -> Decimal:
@@ -68,13 +85,17 @@ class OrderLine:
                    total_vat_amount=_amount(data["totalVatAmount"]), vat_code=data["vatCode"], type=data["type"],
                    refunded_quantity=_quantity(data.get("refundedQuantity", 0)),
                    refunded_amount=_amount(data.get("refundedAmount", 0)),
-                   refunded_vat_amount=_amount(data.get("refundedVatAmount", 0)))
+                   refunded_vat_amount=_amount(data.get("refundedVatAmount", 0)),
+                   shipped_quantity=_quantity(data.get("shippedQuantity", 0)),
+                   shipped_amount=_amount(data.get("shippedAmount", 0)),
+                   shipped_vat_amount=_amount(data.get("shippedVatAmount", 0)))
 
     def to_json(self) -> dict[str, Any]:
         return {"sku": self.sku, "name": self.name, "quantity": self.quantity, "amount": self.unit_price,
                 "totalAmount": self.total_amount, "totalVatAmount": self.total_vat_amount, "vatCode": self.vat_code,
                 "type": self.type, "refundedQuantity": self.refunded_quantity, "refundedAmount": self.refunded_amount,
-                "refundedVatAmount": self.refunded_vat_amount}
+                "refundedVatAmount": self.refunded_vat_amount, "shippedQuantity": self.shipped_quantity,
+                "shippedAmount": self.shipped_amount, "shippedVatAmount": self.shipped_vat_amount}
 
 
 def lines_of(basket: Iterable[Mapping[str, Any]]) -> tuple[OrderLine, ...]:
@@ -101,6 +122,29 @@ class Fact:
 
 
 @attrs.frozen
+class LinePart:
+    """A part of one order line that a refund or shipment carries."""
+
+    sku: str
+    quantity: Decimal
+    amount: Decimal
+    vat_amount: Decimal
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> LinePart:
+        """From a camelCase basket line (``totalAmount``/``totalVatAmount``) or a stored part."""
+        return cls(str(item["sku"]), _quantity(item["quantity"]), _amount(item.get("totalAmount", item.get("amount", 0))),
+                   _amount(item.get("totalVatAmount", item.get("vatAmount", 0))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sku": self.sku, "quantity": self.quantity, "amount": self.amount, "vatAmount": self.vat_amount}
+
+
+def parts_of(items: Iterable[Mapping[str, Any]]) -> tuple[LinePart, ...]:
+    return tuple(LinePart.of(item) for item in items)
+
+
+@attrs.frozen
 class RefundEntry:
     """A refund InvoiceBox registered for the order."""
 
@@ -109,32 +153,52 @@ class RefundEntry:
     amount: Decimal
     vat_amount: Decimal
     status: str
-    lines: tuple[tuple[str, Decimal], ...]  # (sku, quantity)
+    lines: tuple[LinePart, ...]
+    requested_from: str | None = None  # the order's state when the refund was requested
+
+    @property
+    def canceled(self) -> bool:
+        return self.status == RefundStatus.CANCELED.value
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RefundEntry:
         return cls(str(data["id"]), data["merchantOrderId"], _amount(data["amount"]), _amount(data["vatAmount"]),
-                   data.get("status") or "", tuple((ln["sku"], _quantity(ln["quantity"])) for ln in data["lines"]))
+                   data.get("status") or "", parts_of(data["lines"]), data.get("requestedFrom"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "merchantOrderId": self.merchant_order_id, "amount": self.amount,
-                "vatAmount": self.vat_amount, "status": self.status,
-                "lines": [{"sku": sku, "quantity": qty} for sku, qty in self.lines]}
+        out: dict[str, Any] = {"id": self.id, "merchantOrderId": self.merchant_order_id, "amount": self.amount,
+                               "vatAmount": self.vat_amount, "status": self.status,
+                               "lines": [part.to_json() for part in self.lines]}
+        if self.requested_from is not None:
+            out["requestedFrom"] = self.requested_from
+        return out
 
 
 @attrs.frozen
 class ShipmentEntry:
-    """A shipment InvoiceBox registered for the order."""
+    """A shipment InvoiceBox registered for the order: by the shop's request, or by itself
+    (``observed``: an online service InvoiceBox ships automatically)."""
 
     id: str
     at: str  # ISO timestamp of when the shop learnt of it
+    lines: tuple[LinePart, ...] = ()
+    observed: bool = False
+
+    @property
+    def event(self) -> str:
+        """The event its receipt or documents are recorded under."""
+        return f"shipment:{self.id}"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ShipmentEntry:
-        return cls(str(data["id"]), str(data.get("at", "")))
+        return cls(str(data["id"]), str(data.get("at", "")), parts_of(data.get("lines", ())),
+                   bool(data.get("observed", False)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at}
+        out: dict[str, Any] = {"id": self.id, "at": self.at, "lines": [part.to_json() for part in self.lines]}
+        if self.observed:
+            out["observed"] = True
+        return out
 
 
 @attrs.frozen
@@ -159,6 +223,10 @@ class OrderDocument:
     @property
     def shipped(self) -> bool:
         return bool(self.shipments)
+
+    @property
+    def something_to_ship(self) -> bool:
+        return any(line.shippable_quantity > 0 for line in self.lines)
 
     @property
     def refundable_amount(self) -> Decimal:

@@ -22,12 +22,14 @@ class Issuer(Protocol):
 
 
 def expected_facts(variant: Variant, event: str, lines: Iterable[Mapping[str, Any]], source: str) -> tuple[Fact, ...]:
-    """Receipts (private) or documents (legal) InvoiceBox issues for an event, per its docs."""
+    """Receipts (private) or documents (legal) InvoiceBox issues for an event (``payment``,
+    ``shipment:<id>``, ``refund:<merchantOrderId>``), per its docs."""
     if variant is Variant.PRIVATE:
         return (Fact("receipt", Receipt.for_event(event).value, event, source),)
     if event == "payment":
         return ()  # organisations get documents on shipment and refund only
-    return tuple(Fact("document", kind, event, source) for kind in document_kinds(lines, refund=event != "shipment"))
+    refund = not event.startswith("shipment")
+    return tuple(Fact("document", kind, event, source) for kind in document_kinds(lines, refund=refund))
 
 
 def matched(facts: Iterable[Fact], issuer: Issuer, invoicebox_id: str) -> tuple[tuple[Fact, ...], int]:

@@ -156,17 +156,23 @@ class OrderFlow:
         return self._payments.cancel(order_id)
 
     def sync(self, order_id: str) -> OrderView:
-        """Ask InvoiceBox for the order's status and catch up: paid (a lost notification),
-        expired, or canceled elsewhere. Orders awaiting payment only; others are returned as is."""
+        """Ask InvoiceBox what it knows of the order and catch up: a lost payment notification,
+        an expiry or cancellation at InvoiceBox, a shipment InvoiceBox made by itself (an online
+        service), a refund paid out or canceled. Applied through the lifecycle's transitions."""
         return self._notifications.sync(order_id)
 
     # ---- shipment phase ---------------------------------------------------------------------
 
-    def ship(self, order_id: str, items: Sequence[BasketItem] | None = None, *,
+    def ship(self, order_id: str, items: Mapping[str, Decimal | int | str] | Sequence[BasketItem] | None = None, *,
              document_number: str | None = None, document_date: date | None = None,
              defer: bool = False) -> OrderView:
-        """Documented shipment step 1: register the shipment; InvoiceBox then issues the
-        «полный расчёт» receipt (private) or the reporting documents (legal)."""
+        """Documented shipment step 1: register a shipment; InvoiceBox then issues the
+        «полный расчёт» receipt (private) or the reporting documents (legal) for its lines.
+
+        ``items``: ``{sku: quantity}`` (or basket items) to ship some lines, as many times as
+        needed — the order is ``partially_shipped`` until nothing is left; by default everything
+        left (neither shipped nor refunded). More than is left raises
+        :class:`~invoicebox_flow.errors.ShipmentLimitError` before anything is sent."""
         return self._fulfilment.ship(order_id, items, document_number=document_number, document_date=document_date,
                                      defer=defer)
 

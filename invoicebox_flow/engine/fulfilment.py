@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,13 +11,13 @@ import attrs
 
 from ..errors import ApiError, TransportError
 from ..flows import Trigger
-from ..models import BasketItem, RefundableItem
+from ..models import RefundableItem
 from ..protocol import CREATE_REFUND, CREATE_SHIPMENT
 from ..store import OutboxItem
-from .calls import shipment_lines
 from .core import Change, Core
 from .outbox import Calls
 from .refunds import refund_lines, refund_request
+from .shipments import Wanted, shipment_lines
 from .views import OrderView, Snapshot
 
 
@@ -26,11 +26,12 @@ class Fulfilment:
     core: Core
     calls: Calls
 
-    def ship(self, order_id: str, items: Sequence[BasketItem] | None, *, document_number: str | None,
+    def ship(self, order_id: str, items: Wanted, *, document_number: str | None,
              document_date: date | None, defer: bool, completes: OutboxItem | None = None) -> OrderView:
-        """Documented shipment step 1: register the shipment."""
+        """Documented shipment step 1: register the shipment of ``items`` (all that is left by default)."""
         snap = self.core.load(order_id)
-        lines = [i.to_json() for i in items] if items is not None else shipment_lines(snap.doc)
+        self.core.check(snap, Trigger.REQUEST_SHIPMENT)  # the state, before the lines are looked at
+        lines = shipment_lines(order_id, snap.doc, items)
         payload = {"orderId": snap.invoicebox_id, "basketItems": lines, "documentNumber": document_number,
                    "documentDate": document_date.isoformat() if document_date else None}
         return self.calls.start(snap, CREATE_SHIPMENT.name, payload, defer=defer, completes=completes)

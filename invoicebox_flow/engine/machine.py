@@ -31,7 +31,8 @@ class Condition:
 
 #: The guards the documented lifecycle names.
 BUILT_IN_CONDITIONS: Mapping[str, Condition] = {
-    "not_shipped": Condition(lambda view: not view.shipped, "already shipped"),
+    "something_to_ship": Condition(lambda view: any(ln.shippable_quantity > 0 for ln in view.lines),
+                                   "nothing left to ship"),
 }
 
 

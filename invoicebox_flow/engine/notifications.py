@@ -22,6 +22,7 @@ from ..models import Order
 from ..protocol import NotificationAnswer, OrderStatus
 from .core import Change, Core, OutboxWork
 from .facts import expected_facts
+from .observed import catch_up
 from .outbox import Calls
 from .views import OrderView, Snapshot
 
@@ -121,10 +122,16 @@ class Notifications:
         return self.core.view(paid)
 
     def sync(self, order_id: str) -> OrderView:
-        """Ask InvoiceBox for the order's status and catch up: paid (a lost notification),
-        expired, or canceled elsewhere. Orders awaiting payment only; others are returned as is."""
+        """Ask InvoiceBox what it knows and catch up. An order awaiting payment: paid (a lost
+        notification), expired, or canceled elsewhere. A paid one: shipments InvoiceBox made by
+        itself, refunds paid out or canceled (:mod:`.observed`). Others are returned as is."""
         snap = self.core.load(order_id)
-        if snap.state not in self.core.lifecycle(snap).awaiting_payment_states or not snap.invoicebox_id:
+        lifecycle = self.core.lifecycle(snap)
+        if not snap.invoicebox_id:
+            return self.core.view(snap)
+        if snap.state in lifecycle.paid_states and not lifecycle.state(snap.state).requested:
+            return self.core.view(catch_up(self.core, snap))
+        if snap.state not in lifecycle.awaiting_payment_states:
             return self.core.view(snap)
         remote = self.core.client.get_order(snap.invoicebox_id)
         if remote.status == OrderStatus.COMPLETED.value:

@@ -18,7 +18,7 @@ import attrs
 from .. import money
 from ..errors import RefundLimitError, ValidationError
 from ..models import BasketItem, RefundRequest
-from .document import ZERO, OrderDocument, RefundEntry
+from .document import ZERO, OrderDocument, RefundEntry, parts_of
 
 
 def refund_lines(order_id: str, doc: OrderDocument, wanted: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -33,9 +33,7 @@ def refund_lines(order_id: str, doc: OrderDocument, wanted: Mapping[str, Any] | 
     for sku, raw in wanted.items():
         line = doc.line(sku)
         assert line is not None
-        qty = money.to_decimal(raw, name=f"quantity of {sku}")
-        if qty <= 0:
-            raise ValidationError(f"refund quantity of {sku} must be positive", code="validation")
+        qty = money.parse_quantity(raw, field=f"quantity of {sku}")
         if qty > line.refundable_quantity:
             raise RefundLimitError(
                 f"order {order_id}: cannot refund {qty} × {sku}; {line.refundable_quantity} left of {line.quantity}")
@@ -79,7 +77,8 @@ def refund_request(order_id: str, invoicebox_id: str, doc: OrderDocument, lines:
     return request
 
 
-def with_refund(doc: OrderDocument, request: Mapping[str, Any], refund_id_: str, status: str) -> OrderDocument:
+def with_refund(doc: OrderDocument, request: Mapping[str, Any], refund_id_: str, status: str,
+                requested_from: str | None) -> OrderDocument:
     """The document once InvoiceBox registered the refund ``request`` (camelCase body)."""
     parts: dict[str, Mapping[str, Any]] = {ln["sku"]: ln for ln in request["basketItems"]}
     lines = []
@@ -93,6 +92,25 @@ def with_refund(doc: OrderDocument, request: Mapping[str, Any], refund_id_: str,
         ))
     entry = RefundEntry(refund_id_, request["merchantOrderId"], money.to_money(request["amount"]),
                         money.to_money(request["vatAmount"]), status,
-                        tuple((ln["sku"], Decimal(str(ln["quantity"]))) for ln in request["basketItems"]))
+                        parts_of(request["basketItems"]), requested_from)
     return attrs.evolve(doc, lines=tuple(lines), refunded_amount=doc.refunded_amount + entry.amount,
                         refunds=(*doc.refunds, entry), resume_state=None)
+
+
+def without_refund(doc: OrderDocument, refund_id_: str, status: str) -> OrderDocument:
+    """The document once InvoiceBox canceled a refund: its money counts as not returned again."""
+    entry = next(r for r in doc.refunds if r.id == refund_id_)
+    parts = {part.sku: part for part in entry.lines}
+    lines = tuple(line if line.sku not in parts else attrs.evolve(
+        line,
+        refunded_quantity=line.refunded_quantity - parts[line.sku].quantity,
+        refunded_amount=line.refunded_amount - parts[line.sku].amount,
+        refunded_vat_amount=line.refunded_vat_amount - parts[line.sku].vat_amount,
+    ) for line in doc.lines)
+    refunds = tuple(attrs.evolve(r, status=status) if r.id == refund_id_ else r for r in doc.refunds)
+    return attrs.evolve(doc, lines=lines, refunds=refunds, refunded_amount=doc.refunded_amount - entry.amount)
+
+
+def with_refund_status(doc: OrderDocument, refund_id_: str, status: str) -> OrderDocument:
+    return attrs.evolve(doc, refunds=tuple(attrs.evolve(r, status=status) if r.id == refund_id_ else r
+                                           for r in doc.refunds))

@@ -20,12 +20,15 @@ import attrs
 from ..protocol import CREATE_ORDER, CREATE_REFUND, CREATE_SHIPMENT
 from .definition import FlowDefinition, Lifecycle
 from .sequences import sequences_of
-from .states import DOCUMENTED_STATES, REFUNDABLE, UNPAID_AT_INVOICEBOX, StateSpec
+from .states import DOCUMENTED_STATES, REFUNDABLE, SHIPMENT_OUTCOMES, SHIPPABLE, UNPAID_AT_INVOICEBOX, StateSpec
 from .states import State as ST
-from .steps import RESUME, CallRole, Origin, Phase, Sequence, Transition, Variant
+from .steps import RESUME, CallRole, OneOf, Origin, Phase, Sequence, Transition, Variant
 from .triggers import Trigger as TR
 
 _P, _SH, _RF = Phase.PAYMENT, Phase.SHIPMENT, Phase.REFUND
+# A canceled refund leaves the order where it was without it: partially refunded while other
+# refunds stand, else the state the first refund was requested from.
+REFUND_CANCEL_OUTCOMES = (ST.PARTIALLY_REFUNDED, *(s for s in REFUNDABLE if s != ST.PARTIALLY_REFUNDED))
 
 
 def _undrawn(trigger: str, sources: object, dest: object, phase: Phase, description: str, **kwargs: object) -> Transition:
@@ -51,16 +54,21 @@ UNDRAWN: tuple[Transition, ...] = (
     _undrawn(TR.SHIPMENT_FAILED, ST.SHIPMENT_REQUESTED, RESUME, _SH,
              "create shipment was refused; back to the state before the request",
              call=CREATE_SHIPMENT, role=CallRole.REFUSED),
+    _undrawn(TR.SHIPMENT_OBSERVED, SHIPPABLE, OneOf(SHIPMENT_OUTCOMES), _SH,
+             "InvoiceBox registered a shipment the shop did not request (an online service it ships itself)"),
     _undrawn(TR.REFUND_FAILED, ST.REFUND_REQUESTED, RESUME, _RF,
              "create refund was refused; back to the state before the request",
              call=CREATE_REFUND, role=CallRole.REFUSED),
+    _undrawn(TR.REFUND_CANCELED, (ST.PARTIALLY_REFUNDED, ST.REFUNDED), OneOf(REFUND_CANCEL_OUTCOMES), _RF,
+             "InvoiceBox canceled a refund (the money was not returned): back to where the order was without it"),
 )
 # Each undrawn path sits right after the documented step it is an alternative to, so that the
 # lifecycle reads in the order an order lives it.
 _AFTER: dict[str, str] = {TR.INVOICE_FAILED: TR.ISSUE_PAYMENT_LINK, TR.BUYER_RETURNED: TR.REDIRECT_BUYER,
           TR.DECLINE_PAYMENT: TR.BUYER_RETURNED, TR.REFUSE_SHIPPING: TR.CONFIRM_PAYMENT, TR.UPDATE: TR.REFUSE_SHIPPING,
           TR.CANCEL: TR.UPDATE, TR.EXPIRE: TR.CANCEL, TR.SHIPMENT_FAILED: TR.SHIPMENT_ACCEPTED,
-          TR.REFUND_FAILED: TR.REFUND_ACCEPTED}
+          TR.SHIPMENT_OBSERVED: TR.SHIPMENT_FAILED, TR.REFUND_FAILED: TR.REFUND_ACCEPTED,
+          TR.REFUND_CANCELED: TR.REFUND_FAILED}
 
 
 def documented_transitions(sequences: Iterable[Sequence]) -> list[Transition]:

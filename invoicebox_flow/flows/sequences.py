@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..fiscal import Receipt
 from ..protocol import CREATE_ORDER, CREATE_REFUND, CREATE_SHIPMENT, REFUNDABLE_ITEMS, Endpoint
-from .states import REFUNDABLE, SHIPPABLE, UNPAID_AT_INVOICEBOX
+from .states import REFUNDABLE, SHIPMENT_OUTCOMES, SHIPPABLE, UNPAID_AT_INVOICEBOX
 from .states import State as ST
 from .steps import (
     BUYER,
@@ -54,9 +54,9 @@ def _move(trigger: str, sources: object, dest: object = None, **kwargs: object) 
 def _shipment_call() -> Step:
     return Step(1, SHOP, INVOICEBOX, S, "Вызов метода отгрузки по заказу", ACTION, moves=(
         _calls(CallRole.REQUEST, CREATE_SHIPMENT, TR.REQUEST_SHIPMENT, SHIPPABLE, ST.SHIPMENT_REQUESTED,
-               guard="not_shipped", description="the shop calls create shipment"),
-        _calls(CallRole.ACCEPTED, CREATE_SHIPMENT, TR.SHIPMENT_ACCEPTED, ST.SHIPMENT_REQUESTED, ST.SHIPPED,
-               description="InvoiceBox registered the shipment"),
+               guard="something_to_ship", description="the shop calls create shipment (all that is left, or some lines)"),
+        _calls(CallRole.ACCEPTED, CREATE_SHIPMENT, TR.SHIPMENT_ACCEPTED, ST.SHIPMENT_REQUESTED, OneOf(SHIPMENT_OUTCOMES),
+               description="InvoiceBox registered the shipment: shipped, or partially shipped while lines are left"),
     ), note="Магазин направляет запрос отгрузки по факту оказания услуги или отгрузки товара.")
 
 
@@ -181,7 +181,7 @@ LEGAL_SHIPMENT = Sequence(
              note="ИнвойсБокс формирует отчёт о переводе средств и акт (услуги) или ТОРГ-12 (товары) "
                   "и направляет их покупателю."),
         Step(3, SHOP, BUYER, R, "Предоставление отчётных документов (если требуется)", LOCAL,
-             moves=(_send_documents((ST.SHIPPED,), "shipment"),),
+             moves=(_send_documents((ST.PARTIALLY_SHIPPED, ST.SHIPPED), "shipment"),),
              note="Магазин направляет покупателю пакет отчётных документов, если это предусмотрено процессом."),
     ),
 )

@@ -40,6 +40,7 @@ class State(enum.StrEnum):
     PAID = "paid"
     SHIPPING_UNAVAILABLE = "shipping_unavailable"  # paid, but the shop refused it; must be refunded
     SHIPMENT_REQUESTED = "shipment_requested"
+    PARTIALLY_SHIPPED = "partially_shipped"  # some lines shipped, some still to ship
     SHIPPED = "shipped"
     REFUND_REQUESTED = "refund_requested"
     PARTIALLY_REFUNDED = "partially_refunded"
@@ -88,6 +89,7 @@ DOCUMENTED_STATES: tuple[StateSpec, ...] = (
     StateSpec(State.PAID, "оплачен", "paid", _P, paid=True),
     StateSpec(State.SHIPPING_UNAVAILABLE, "отгрузка невозможна", "shipping unavailable", _P, paid=True),
     StateSpec(State.SHIPMENT_REQUESTED, "отгрузка запрошена", "shipment requested", _SH, paid=True, requested=True),
+    StateSpec(State.PARTIALLY_SHIPPED, "частично отгружен", "partially shipped", _SH, paid=True),
     StateSpec(State.SHIPPED, "отгружен", "shipped", _SH, paid=True),
     StateSpec(State.REFUND_REQUESTED, "возврат запрошен", "refund requested", _RF, paid=True, requested=True),
     StateSpec(State.PARTIALLY_REFUNDED, "частично возвращён", "partially refunded", _RF, paid=True),
@@ -106,7 +108,9 @@ DOCUMENTED_STATES: tuple[StateSpec, ...] = (
 UNPAID_AT_INVOICEBOX: tuple[str, ...] = tuple(
     s.value for s in (State.PAYMENT_LINK_ISSUED, State.BUYER_REDIRECTED, State.AWAITING_PAYMENT, State.PAYMENT_DECLINED))
 #: Money can be returned from here.
-REFUNDABLE: tuple[str, ...] = tuple(
-    s.value for s in (State.PAID, State.SHIPPED, State.PARTIALLY_REFUNDED, State.SHIPPING_UNAVAILABLE))
-#: A shipment can start from here (a partially refunded order ships what is left).
-SHIPPABLE: tuple[str, ...] = tuple(s.value for s in (State.PAID, State.PARTIALLY_REFUNDED))
+REFUNDABLE: tuple[str, ...] = tuple(s.value for s in (
+    State.PAID, State.PARTIALLY_SHIPPED, State.SHIPPED, State.PARTIALLY_REFUNDED, State.SHIPPING_UNAVAILABLE))
+#: A shipment can start from here (what is left: not shipped and not refunded).
+SHIPPABLE: tuple[str, ...] = tuple(s.value for s in (State.PAID, State.PARTIALLY_SHIPPED, State.PARTIALLY_REFUNDED))
+#: Where a shipment ends: everything shipped (or refunded), or something left to ship.
+SHIPMENT_OUTCOMES: tuple[str, ...] = (State.PARTIALLY_SHIPPED.value, State.SHIPPED.value)

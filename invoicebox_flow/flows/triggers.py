@@ -24,6 +24,7 @@ class Trigger(enum.StrEnum):
     REQUEST_SHIPMENT = "request_shipment"
     SHIPMENT_ACCEPTED = "shipment_accepted"
     SHIPMENT_FAILED = "shipment_failed"
+    SHIPMENT_OBSERVED = "shipment_observed"
     SEND_DOCUMENTS = "send_documents"
     # refund
     CLAIM_REFUND = "claim_refund"
@@ -31,3 +32,4 @@ class Trigger(enum.StrEnum):
     REQUEST_REFUND = "request_refund"
     REFUND_ACCEPTED = "refund_accepted"
     REFUND_FAILED = "refund_failed"
+    REFUND_CANCELED = "refund_canceled"
