@@ -35,7 +35,8 @@ _IN_FLIGHT_POLL = 0.005
 
 
 class Releasable(Protocol):
-    """A permit for one request: released when its answer has arrived (or it failed)."""
+    """A permit for one request: released when its answer has arrived (or it failed).
+    ``release`` must not raise: it runs after the request, whose answer it must not hide."""
 
     def release(self) -> None: ...
 

@@ -43,6 +43,7 @@ from invoicebox_flow.models import ShipmentRequest
 from invoicebox_flow.ratelimit import RateLimiter
 from invoicebox_flow.retry import RetryPolicy, is_rate_limited, is_retryable, parse_retry_after
 from invoicebox_flow.sandbox import Sandbox
+from invoicebox_flow.sandbox.faults import ENDPOINT_FAULTS
 
 
 @pytest.fixture
@@ -130,6 +131,19 @@ def test_a_429_without_retry_after_backs_off_with_full_jitter(answer, method, ca
     assert all(len(w) == 2 and 0 <= w[0] <= 0.5 and 0 <= w[1] <= 1.0 for w in waits)
     firsts = [w[0] for w in waits]
     assert max(firsts) - min(firsts) > 0.1  # jittered, not one fixed wait
+
+
+@pytest.mark.skipif("rate_limit_no_retry_after" not in ENDPOINT_FAULTS,
+                    reason="this sandbox cannot answer 429 without Retry-After yet")
+@pytest.mark.parametrize("endpoint", ["check_auth", "create_order"])
+def test_the_sandboxs_429_without_retry_after_is_waited_out_with_jittered_backoff(ib, client, sleeps, endpoint):
+    ib.inject_fault(endpoint, "rate_limit_no_retry_after", times=2)
+    if endpoint == "check_auth":
+        client.check_auth()
+    else:
+        client.create_order(order_request(ib))
+    assert statuses(ib, endpoint) == [429, 429, 200]
+    assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.5 and 0 <= sleeps[1] <= 1.0
 
 
 # --- reads are retried ------------------------------------------------------------------------------

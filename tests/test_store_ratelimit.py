@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -108,6 +109,18 @@ def test_keys_are_separate_budgets_and_the_slots_are_in_the_store(store, db_url)
         keys = sorted(conn.scalars(select(rate_limit_slots.c.key)))
     assert keys == ["shop-a", "shop-b"]
     other.dispose()
+
+
+def test_a_release_that_cannot_reach_the_database_is_logged_not_raised(tmp_path, caplog):
+    """The release runs after the request: failing there must not hide the request's answer."""
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    store = Store(f"sqlite:///{folder / 'store.db'}")
+    permit = StoreRateLimiter(store, key="acct", limit=1, period=LONG).acquire()
+    store.dispose()
+    shutil.rmtree(folder)  # the database is away
+    permit.release()
+    assert "slot 0 not released (OperationalError)" in caplog.text
 
 
 @pytest.mark.parametrize("kwargs", [dict(key=""), dict(key="a", limit=0), dict(key="a", limit=1.5),

@@ -28,6 +28,7 @@ than a released one would be.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Float, Row, cast, func, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -46,10 +48,13 @@ if TYPE_CHECKING:
 
 __all__ = ["StorePermit", "StoreRateLimiter"]
 
+logger = logging.getLogger("invoicebox_flow.store")
+
 # How long to wait before looking again when the slot to free next belongs to a request still in
 # flight (it is free once released, which is usually a few milliseconds away).
 _IN_FLIGHT_POLL = 0.01
 _BUSY_POLL = 0.05  # the database was locked by another writer: nothing was written, try again
+_RELEASE_TRIES = 3
 
 
 class StorePermit:
@@ -174,7 +179,10 @@ class StoreRateLimiter:
         return abandoned if abandoned <= now else float("inf")
 
     def _release(self, permit: StorePermit) -> None:
-        while True:
+        """Re-stamp the permit's slot; never raises (it runs after the request, whose answer must
+        not be lost to it): a slot that cannot be released frees ``hold`` seconds late."""
+        failure: BaseException | None = None
+        for _ in range(_RELEASE_TRIES):
             try:
                 with self.store._write() as conn:
                     now = max(_now(conn), permit.admitted_at)
@@ -184,8 +192,14 @@ class StoreRateLimiter:
                         .values(stamp=now, holder=None, held_until=None)
                     )
                 return
-            except StoreBusyError:
+            except StoreBusyError as busy:
+                failure = busy
                 self._sleep(_BUSY_POLL)
+            except sa_exc.SQLAlchemyError as error:  # the database is away: nothing more to try
+                failure = error
+                break
+        logger.warning("rate limit %r: slot %d not released (%s); it frees %g s late",
+                       self.key, permit.slot, type(failure).__name__, self.hold)
 
 
 def _slots_of(key: str, limit: int) -> Any:
