@@ -1,137 +1,199 @@
-"""How much of InvoiceBox's request limit the client's pacing uses, and how many 429s it meets.
+"""One InvoiceBox account, four worker processes: how much of the account's request budget they
+use together, and how many 429s they draw — with the budget shared in the store, next to each
+worker pacing itself, in the same run.
 
-    python benchmarks/ratelimit_bench.py [--limit 50] [--window 3.0] [--windows 5] [--threads 4]
+    python benchmarks/ratelimit_bench.py [--limit 20] [--window 2.0] [--windows 4] [--workers 4]
+                                         [--repeats 3] [--pg-url URL]
 
-A local sandbox enforces ``--limit`` requests per ``--window`` seconds (a sliding window, like
-InvoiceBox's 100 per 30 s, shortened so the run takes seconds). ``--threads`` threads, each with
-its own client, send ``limit × windows`` requests (``check_auth``, a GET, with retries off so a
-429 is seen, not hidden) as fast as they are allowed to.
+**Scaling.** InvoiceBox allows an account 100 requests per 30 s. The sandbox here enforces
+``--limit`` requests per ``--window`` seconds, a sliding window like InvoiceBox's: by default 20
+per 2 s, the same kind of budget with a window 15× shorter and a limit 5× smaller (10 requests/s
+instead of 3.3), so that a run takes seconds.
 
-The fastest schedule the server's limit permits sends ``limit`` requests at once, then
-``limit`` more exactly one window later, and so on: ``limit × windows`` requests need at least
-``(windows − 1) × window`` seconds from the first to the last. The **efficiency** is that
-minimum divided by the time the server really saw between the first and the last accepted
-request: the share of the permitted rate used (target ≥ 95 %, with zero 429s).
+**A run.** A fresh sandbox; ``--workers`` processes, each with its own client, send ``check_auth``
+(a GET; retries off, so that a 429 is seen, not hidden) as fast as their limiter lets them for
+``--windows`` windows. Mid-run, in the middle of a window, worker 0 is killed (SIGKILL) and a
+replacement starts at once — as a supervisor restarts a crashed worker. What the sandbox saw is
+counted, from the start to the end of the run: **budget used** = accepted requests ÷ what the
+limit permits in the run (``limit × windows``: a sliding window admits at most ``limit`` per
+window), and the 429s, in all and within one window after the restart.
 
-Measured in the same run, on a fresh sandbox each:
+**Limiters compared** (each run ``--repeats`` times; min / median / max):
 
-* **paced**: one shared ``RateLimiter(limit, window)`` — the client's own pacing;
-* **even spacing** (baseline): each request sent ``window / limit`` seconds after the previous
-  one, the usual hand-written pacing;
-* **unpaced** (baseline): no pacing at all, for as long as the paced run took — accepted
-  requests and 429s.
+* ``StoreRateLimiter`` on SQLite (one host) and on PostgreSQL (``--pg-url`` or
+  ``INVOICEBOX_FLOW_TEST_PG_URL``): one budget shared by every worker, in the database;
+* baseline: each worker its own in-process ``RateLimiter(limit, window)``: four times the budget;
+* baseline: each worker ``RateLimiter(limit // workers, window)``: the budget divided by hand.
+
+Then **one busy worker** (the others idle): how much of the budget it can use with the shared
+limiter, and with a divided one (at most ``1 / workers`` of it, whatever the others do).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-import threading
+import multiprocessing as mp
+import os
+import signal
+import statistics
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-from invoicebox_flow.client import InvoiceboxClient
-from invoicebox_flow.errors import RateLimitError
-from invoicebox_flow.ratelimit import RateLimiter
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _pg, run as a script
+
+from _pg import PG_URL_ENV, pg_schema
+
 from invoicebox_flow.sandbox import Sandbox
 
-
-class Load:
-    """``threads`` clients sending requests until ``total`` were sent or ``until`` has passed."""
-
-    def __init__(self, ib: Sandbox, threads: int, total: int | None, until: float | None, limiter=None,
-                 spacing: float | None = None) -> None:
-        self.ib = ib
-        self.total = total
-        self.until = until
-        self.limiter = limiter
-        self.spacing = spacing
-        self.sent = 0
-        self.refused = 0
-        self.lock = threading.Lock()
-        self.next_slot = time.monotonic()
-        self.threads = [threading.Thread(target=self._run) for _ in range(threads)]
-
-    def _may_send(self) -> bool:
-        with self.lock:
-            if (self.total is not None and self.sent >= self.total) or (
-                    self.until is not None and time.monotonic() >= self.until):
-                return False
-            self.sent += 1
-            if self.spacing is not None:  # even spacing: claim the next slot on a fixed grid
-                slot, self.next_slot = self.next_slot, max(self.next_slot, time.monotonic()) + self.spacing
-            else:
-                slot = 0.0
-        delay = slot - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        return True
-
-    def _run(self) -> None:
-        with InvoiceboxClient(self.ib.token, base_url=self.ib.url, rate_limit=self.limiter,
-                              max_read_retries=0) as client:
-            while self._may_send():
-                try:
-                    client.check_auth()
-                except RateLimitError:
-                    with self.lock:
-                        self.refused += 1
-
-    def run(self) -> float:
-        start = time.monotonic()
-        for t in self.threads:
-            t.start()
-        for t in self.threads:
-            t.join()
-        return time.monotonic() - start
+HOLD = 2.0  # StoreRateLimiter hold: the bench client's connect timeout bounds a request's way out
 
 
-def server_view(ib: Sandbox) -> tuple[int, int, float]:
-    """Accepted requests, 429s, and seconds between the first and the last accepted one, as the
-    sandbox logged them."""
-    calls = [r for r in ib.requests() if r["endpoint"] == "check_auth"]
-    accepted = sorted(r["at"] for r in calls if r["status"] == 200)
-    refused = sum(1 for r in calls if r["status"] == 429)
-    return len(accepted), refused, (accepted[-1] - accepted[0]) if len(accepted) > 1 else 0.0
+def worker(mode: str, url: str, token: str, db_url: str | None, limit: int, period: float, workers: int,
+           ready: Any, go: Any, deadline: Any) -> None:
+    """A worker process: ``check_auth`` as fast as its limiter allows, from ``go`` to ``deadline``."""
+    from invoicebox_flow.client import InvoiceboxClient
+    from invoicebox_flow.errors import RateLimitError
+    from invoicebox_flow.ratelimit import RateLimiter
+    from invoicebox_flow.store import Store, StoreRateLimiter
+
+    store = Store(db_url) if db_url else None
+    if store is not None:
+        limiter: Any = StoreRateLimiter(store, key="account", limit=limit, period=period, hold=HOLD)
+    else:
+        limiter = RateLimiter(limit if mode == "full" else limit // workers, period)
+    with InvoiceboxClient(token, base_url=url, rate_limit=limiter, max_read_retries=0, timeout=(HOLD, 5.0)) as client:
+        ready.put(os.getpid())
+        go.wait(120)
+        while time.time() < deadline.value:
+            with contextlib.suppress(RateLimitError):  # counted from the sandbox's log
+                client.check_auth()
+    if store is not None:
+        store.dispose()
 
 
-def efficiency(requests: int, limit: int, window: float, span: float) -> float:
-    fastest = window * (math.ceil(requests / limit) - 1)
-    return fastest / span if span > 0 else float("nan")
+@contextmanager
+def database(kind: str, pg_url: str | None) -> Iterator[str | None]:
+    """A fresh database for one run's shared limiter (``None`` for in-process limiters)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+    elif kind == "postgresql":
+        assert pg_url is not None
+        with pg_schema(pg_url) as url:
+            yield url
+    else:
+        yield None
+
+
+def prepare(db_url: str | None) -> None:
+    """Create the tables before the workers race to."""
+    if db_url:
+        from invoicebox_flow.store import Store
+
+        store = Store(db_url)
+        store.schema_version()
+        store.dispose()
+
+
+def one_run(mode: str, db_url: str | None, args: argparse.Namespace, *, busy: int, restart: bool) -> dict[str, float]:
+    """``busy`` workers for ``windows`` windows (worker 0 restarted mid-run when ``restart``)."""
+    ctx = mp.get_context("spawn")
+    period, limit = args.window, args.limit
+    with Sandbox(rate_limit=limit, rate_window=period) as ib:
+        deadline = ctx.Value("d", 0.0)
+        go, go_again, ready = ctx.Event(), ctx.Event(), ctx.Queue()
+
+        def spawn(event: Any) -> Any:
+            proc = ctx.Process(target=worker, args=(mode, ib.url, ib.token, db_url, limit, period, args.workers,
+                                                    ready, event, deadline))
+            proc.start()
+            return proc
+
+        procs = [spawn(go) for _ in range(busy)]
+        replacement = spawn(go_again) if restart else None
+        for _ in range(busy + (replacement is not None)):
+            ready.get(timeout=120)  # every process is up, its client and limiter made
+        start = time.time()
+        deadline.value = start + args.windows * period
+        go.set()
+        restarted_at = math.inf
+        if replacement is not None:
+            time.sleep((args.windows // 2 + 0.5) * period)
+            os.kill(procs[0].pid, signal.SIGKILL)
+            go_again.set()
+            restarted_at = time.time()
+            procs.append(replacement)
+        for proc in procs:
+            proc.join(60)
+        # what the sandbox answered during the run (a worker waiting for its limiter when the
+        # run ends still sends once more: that one is not counted)
+        log = [r for r in ib.requests() if r["endpoint"] == "check_auth" and r["at"] < deadline.value]
+    accepted = sum(1 for r in log if r["status"] == 200)
+    refused = [r["at"] for r in log if r["status"] == 429]
+    return {
+        "used": accepted / (limit * args.windows),
+        "429": len(refused),
+        "429 after restart": sum(1 for at in refused if restarted_at <= at < restarted_at + period),
+    }
+
+
+def spread(values: list[float], fmt: Callable[[float], str]) -> str:
+    return f"{fmt(min(values)):>6} {fmt(statistics.median(values)):>6} {fmt(max(values)):>6}"
+
+
+def measure(title: str, mode: str, kind: str, args: argparse.Namespace, *, busy: int, restart: bool,
+            note: str) -> None:
+    runs = []
+    for _ in range(args.repeats):
+        with database(kind, args.pg_url) as db_url:
+            prepare(db_url)
+            runs.append(one_run(mode, db_url, args, busy=busy, restart=restart))
+    percent = lambda v: f"{v:.0%}"  # noqa: E731
+    count = lambda v: f"{v:.0f}"  # noqa: E731
+    line = f"{title:<44} {spread([r['used'] for r in runs], percent)}   {spread([r['429'] for r in runs], count)}"
+    if restart:
+        line += f"   {spread([r['429 after restart'] for r in runs], count)}"
+    print(f"{line}   {note}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=50, help="requests per window at the sandbox")
-    parser.add_argument("--window", type=float, default=3.0, help="seconds")
-    parser.add_argument("--windows", type=int, default=5, help="windows' worth of requests to send")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=20, help="requests per window at the sandbox")
+    parser.add_argument("--window", type=float, default=2.0, help="seconds")
+    parser.add_argument("--windows", type=int, default=4, help="windows per run")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pg-url", default=os.environ.get(PG_URL_ENV))
     args = parser.parse_args()
-    total = args.limit * args.windows
-    fastest = args.window * (args.windows - 1)
-    print(f"sandbox limit {args.limit} requests / {args.window:g} s; {total} requests from {args.threads} threads; "
-          f"the limit allows them in {fastest:g} s at best")
+    share = args.limit // args.workers
+    print(f"sandbox limit {args.limit} requests / {args.window:g} s (InvoiceBox: 100 / 30 s); {args.workers} worker "
+          f"processes for {args.windows} windows, worker 0 killed and replaced mid-window; {args.repeats} runs each")
+    print(f"\n{args.workers} busy workers{'':<29} budget used (min med max)   429s (min med max)   "
+          "429s in the window after the restart")
+    measure("shared StoreRateLimiter, SQLite", "shared", "sqlite", args, busy=args.workers, restart=True,
+            note="target: >= 90 % and 0")
+    if args.pg_url:
+        measure("shared StoreRateLimiter, PostgreSQL", "shared", "postgresql", args, busy=args.workers,
+                restart=True, note="target: >= 90 % and 0")
+    else:
+        print(f"shared StoreRateLimiter, PostgreSQL: skipped (no --pg-url, no {PG_URL_ENV})")
+    measure(f"baseline: RateLimiter({args.limit}) in each", "full", "none", args, busy=args.workers, restart=True,
+            note=f"baseline: {args.workers}x the budget")
+    measure(f"baseline: RateLimiter({args.limit}//{args.workers}={share}) in each", "divided", "none", args,
+            busy=args.workers, restart=True, note="baseline: divided by hand")
 
-    with Sandbox(rate_limit=args.limit, rate_window=args.window) as ib:
-        limiter = RateLimiter(args.limit, args.window)
-        paced_wall = Load(ib, args.threads, total, None, limiter=limiter).run()
-        accepted, refused, span = server_view(ib)
-    paced = efficiency(accepted, args.limit, args.window, span)
-    print(f"paced (RateLimiter)   {accepted:>5} accepted in {span:6.2f} s  efficiency {paced:6.1%}  "
-          f"429s {refused:>4}   (target >= 95 % and 0: {'met' if paced >= 0.95 and refused == 0 else 'NOT met'})")
-
-    with Sandbox(rate_limit=args.limit, rate_window=args.window) as ib:
-        Load(ib, args.threads, total, None, spacing=args.window / args.limit).run()
-        accepted, refused, span = server_view(ib)
-    print(f"even spacing          {accepted:>5} accepted in {span:6.2f} s  efficiency "
-          f"{efficiency(accepted, args.limit, args.window, span):6.1%}  429s {refused:>4}   (baseline)")
-
-    with Sandbox(rate_limit=args.limit, rate_window=args.window) as ib:
-        load = Load(ib, args.threads, None, time.monotonic() + paced_wall)
-        load.run()
-        accepted, refused, span = server_view(ib)
-    permitted = args.limit * (math.floor(paced_wall / args.window) + 1)
-    print(f"unpaced               {accepted:>5} accepted in {paced_wall:6.2f} s  "
-          f"({accepted / permitted:.0%} of the {permitted} permitted)  429s {refused:>4} of {load.sent} sent   (baseline)")
+    print(f"\n1 busy worker, {args.workers - 1} idle{'':<27} budget used (min med max)   429s (min med max)")
+    measure("shared StoreRateLimiter, SQLite", "shared", "sqlite", args, busy=1, restart=False,
+            note="the whole budget is there for whoever needs it")
+    measure(f"baseline: RateLimiter({share}) (divided)", "divided", "none", args, busy=1, restart=False,
+            note=f"at most 1/{args.workers} of the budget, whatever the others do")
 
 
 if __name__ == "__main__":

@@ -153,15 +153,21 @@ class TransportError(InvoiceboxFlowError):
 
 
 class ResultUnknownError(InvoiceboxFlowError):
-    """A write (create order, create refund) failed in a way that leaves its outcome unknown,
-    and looking the object up by ``merchantOrderId`` did not find it either.
+    """Result unknown, it will be reconciled: a write (create, update or cancel an order, a
+    shipment, a refund) failed in a way that leaves its outcome unknown — a timeout, a dropped
+    connection, a 5xx — and looking up what InvoiceBox has did not find its effect either.
 
-    Never retry blindly: reconcile later by the same ``merchant_order_id``.
+    Never resend blindly: reconcile later by the same ``merchant_order_id`` (orders, refunds)
+    or ``object_id`` (the order shipped, updated or canceled). ``operation`` is the client
+    method, ``cause`` the failure that made the outcome unknown.
     """
 
-    def __init__(self, message: str, *, merchant_order_id: str, cause: BaseException | None = None):
+    def __init__(self, message: str, *, merchant_order_id: str | None = None, object_id: str | None = None,
+                 operation: str | None = None, cause: BaseException | None = None):
         super().__init__(message)
         self.merchant_order_id = merchant_order_id
+        self.object_id = object_id
+        self.operation = operation
         self.cause = cause
 
 

@@ -1,8 +1,13 @@
-"""Client-side pacing: a thread-safe sliding-window rate limiter.
+"""Client-side pacing: what the client needs of a rate limiter, and one for a single process.
 
 InvoiceBox allows an account 100 requests per 30 s by default and answers the excess with 429.
 A busy shop should pace itself instead of collecting 429s, so the client takes a permit from
-a :class:`RateLimiter` before every HTTP request (retries and look-ups included).
+its limiter before every HTTP request (retries and look-ups included) and releases it when the
+answer is in. Any object with that interface (:class:`Pacer`) will do:
+
+* :class:`RateLimiter` — in memory, shared by the threads of one process;
+* :class:`invoicebox_flow.store.StoreRateLimiter` — in the database, shared by every process on
+  every host that uses the store: one account, one budget.
 
 Why permits are "stamped" twice: the server counts a request when it *arrives*, which is a
 little after the client took its permit. A window over permit times alone lets two requests
@@ -20,18 +25,40 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Protocol
 
-__all__ = ["Permit", "RateLimiter"]
+__all__ = ["Pacer", "Permit", "RateLimiter", "Releasable"]
 
 # How long to wait before looking again when every counted slot belongs to a request still in
 # flight (its expiry is unknown until it is released).
 _IN_FLIGHT_POLL = 0.005
 
 
+class Releasable(Protocol):
+    """A permit for one request: released when its answer has arrived (or it failed).
+    ``release`` must not raise: it runs after the request, whose answer it must not hide."""
+
+    def release(self) -> None: ...
+
+
+class Pacer(Protocol):
+    """What the client needs of a rate limiter: at most ``limit`` requests per ``period`` s."""
+
+    @property
+    def limit(self) -> int: ...
+
+    @property
+    def period(self) -> float: ...
+
+    def acquire(self) -> Releasable:
+        """Wait until a request may be sent, and take a permit for it."""
+        ...
+
+
 class Permit:
     """One request's place in the window; :meth:`release` when its answer has arrived."""
 
-    __slots__ = ("_limiter", "stamp", "in_flight")
+    __slots__ = ("_limiter", "in_flight", "stamp")
 
     def __init__(self, limiter: RateLimiter, stamp: float):
         self._limiter = limiter

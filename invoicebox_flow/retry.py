@@ -1,14 +1,20 @@
-"""The retry policy for reads: which failures are worth another try, and how long to wait.
+"""When the client sends a request again, and how long it waits first.
 
-Only reads (GET) are retried. A write is never repeated blindly — InvoiceBox has no
-idempotency key, so the client reconciles a failed create by looking it up instead (see
-``client.py``). The loop itself is ``tenacity``; this module supplies its three decisions:
+Two kinds of request are sent again, under one policy:
 
-* retry on a timeout or connection error, and on HTTP 408, 425, 429 and 5xx;
-* wait with exponential backoff and *full jitter* (uniform in ``[0, min(max, base·2^n)]``), so
-  many clients that failed together do not come back together;
-* but when the server said ``Retry-After`` (seconds or an HTTP date), wait that long instead,
-  capped so a confused server cannot park a read for hours.
+* **a read** (GET) that failed in a way worth another try: a timeout or connection error, or
+  HTTP 408, 425, 429 or 5xx (:func:`is_retryable`);
+* **a write refused with 429** (:func:`is_rate_limited`). InvoiceBox counts and refuses a request
+  over the account's limit before doing anything with it, so a 429 means *nothing was done*
+  and the same write may be sent again after the wait. Any other failure of a write is never
+  retried: InvoiceBox has no idempotency key, so the client looks up what happened instead
+  (see :mod:`invoicebox_flow.client`).
+
+The wait is the server's ``Retry-After`` when it sent one (seconds or an HTTP date), capped so
+that a confused server cannot park a call for hours; without it (InvoiceBox does not promise
+the header) exponential backoff with *full jitter*: uniform in ``[0, min(max, base·2^(n-1))]``,
+so that many clients refused together do not come back together. The loop itself is
+``tenacity``; this module supplies its decisions.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import timezone
+from datetime import UTC
+from typing import TypeVar
 
 import tenacity
 
 from .errors import ApiError, RateLimitError, TransportError
 
-__all__ = ["RETRYABLE_STATUSES", "ReadRetryPolicy", "is_retryable", "parse_retry_after"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "is_rate_limited", "is_retryable", "parse_retry_after"]
 
 logger = logging.getLogger("invoicebox_flow.client")
+
+T = TypeVar("T")
 
 # Request Timeout, Too Early, Too Many Requests; 5xx are added by ``is_retryable``.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -39,6 +48,12 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ApiError):
         return exc.status in RETRYABLE_STATUSES or 500 <= exc.status <= 599
     return False
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    """Whether a failed write may be sent again: only a 429, which InvoiceBox answers before
+    doing anything."""
+    return isinstance(exc, ApiError) and exc.status == 429
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -57,23 +72,16 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when is None:
-        return None
     if when.tzinfo is None:  # RFC 9110 dates are GMT
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(when.timestamp() - now(), 0.0)
 
 
-def _retry_after_of(exc: BaseException | None) -> float | None:
-    if isinstance(exc, RateLimitError):
-        return exc.retry_after
-    return getattr(exc, "retry_after", None)
+class RetryPolicy:
+    """Exponential backoff with full jitter, honouring ``Retry-After`` up to ``retry_after_max``.
 
-
-class ReadRetryPolicy:
-    """Exponential backoff with full jitter, honouring ``Retry-After``.
-
-    ``max_retries`` is the number of *extra* attempts after the first one.
+    ``max_retries`` is the number of *extra* attempts after the first one. ``sleep`` and ``rng``
+    are injectable so that tests can record the chosen waits instead of waiting.
     """
 
     def __init__(
@@ -97,13 +105,13 @@ class ReadRetryPolicy:
 
     def __repr__(self) -> str:
         return (
-            f"ReadRetryPolicy(max_retries={self.max_retries}, backoff_base={self.backoff_base}, "
+            f"RetryPolicy(max_retries={self.max_retries}, backoff_base={self.backoff_base}, "
             f"backoff_max={self.backoff_max}, retry_after_max={self.retry_after_max})"
         )
 
     def delay(self, attempt: int, exc: BaseException | None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        retry_after = _retry_after_of(exc)
+        retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_max)
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
@@ -117,22 +125,17 @@ class ReadRetryPolicy:
     def _log_retry(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
         wait = state.next_action.sleep if state.next_action is not None else 0.0
-        logger.warning(
-            "read failed (attempt %d), retrying in %.2f s: %s", state.attempt_number, wait, exc
-        )
+        logger.warning("attempt %d failed, retrying in %.2f s: %s", state.attempt_number, wait, exc)
 
-    def retrying(self) -> tenacity.Retrying:
-        """A fresh ``tenacity`` loop for one read."""
-        return tenacity.Retrying(
+    def call(self, fn: Callable[[], T], *, retry_if: Callable[[BaseException], bool] = is_retryable) -> T:
+        """Run ``fn``, again while it fails with an error ``retry_if`` accepts, per this policy;
+        the last error is re-raised as is."""
+        retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=tenacity.retry_if_exception(is_retryable),
+            retry=tenacity.retry_if_exception(retry_if),
             sleep=self._sleep,
             before_sleep=self._log_retry,
             reraise=True,
         )
-
-    def call(self, fn: Callable[[], object]):
-        """Run ``fn`` and retry it per this policy; the last error is re-raised as is."""
-        return self.retrying()(fn)
-
+        return retrying(fn)

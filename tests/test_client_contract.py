@@ -424,6 +424,19 @@ def test_update_order_sends_only_what_changes(ib, client):
     assert updated.request_id == ib.requests()[-1]["requestId"]
 
 
+def test_update_order_moves_the_order_to_another_shop_with_shop_id(ib, client):
+    """``shopId`` is in the documented update body (update.md)."""
+    session = requests.Session()
+    sent: list[requests.PreparedRequest] = []
+    session.hooks["response"].append(lambda response, *a, **k: sent.append(response.request))
+    with make_client(ib, session=session) as shop_client:
+        order = shop_client.create_order(order_request(ib))
+        updated = shop_client.update_order(order.id, shop_id="5c1e7d4b")
+    assert sent[-1].method == "PUT" and sent[-1].body == b'{"shopId":"5c1e7d4b"}'
+    assert updated.extra["shopId"] == "5c1e7d4b"
+    session.close()
+
+
 def test_update_order_with_a_new_basket_sends_its_sums(ib, client):
     order = client.create_order(order_request(ib))
     updated = client.update_order(order.id, basket_items=[book_line(quantity=3)])

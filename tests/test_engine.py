@@ -317,12 +317,10 @@ def test_facts_are_confirmed_against_what_invoicebox_issued(flow, buyer, sandbox
 def test_a_cancel_whose_answer_was_lost_is_reconciled(flow, sandbox):
     order = flow.place("CX-1", course_lines(), private_customer(), description="x")
     sandbox.inject_fault("cancel_order", "server_error_after_commit", times=1)
-    with pytest.raises(Exception):
-        flow.cancel("CX-1")  # InvoiceBox canceled it, but we never heard
-    assert flow.get("CX-1").state is State.PAYMENT_LINK_ISSUED
-    assert sandbox.order(order.invoicebox_id)["status"] == "canceled"
+    # InvoiceBox canceled it and the answer was lost: the client reads the status back
     assert flow.cancel("CX-1").state is State.CANCELED
-    assert [e.outcome for e in flow.history("CX-1") if e.trigger == "cancel"] == ["failed", "failed", "ok"]
+    assert sandbox.order(order.invoicebox_id)["status"] == "canceled"
+    assert [e.outcome for e in flow.history("CX-1") if e.trigger == "cancel"] == ["ok"]
 
 
 def test_an_item_whose_lease_ran_out_in_the_batch_is_left_to_the_next_claimer(flow, store):

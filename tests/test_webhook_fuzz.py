@@ -516,7 +516,8 @@ def test_a_full_run_with_failures_never_shows_the_token_or_the_key(all_logs, cap
 
     with Sandbox(token=token, notification_key=key, notification_retry_delays=(0.02,) * 10) as ib:
         store = Store(f"sqlite:///{tmp_path / 'secrets.db'}")
-        client = InvoiceboxClient(token, base_url=ib.url, timeout=(1.0, 0.3), backoff_base=0.01, rate_limit=None)
+        client = InvoiceboxClient(token, base_url=ib.url, timeout=(1.0, 0.3), backoff_base=0.01, retry_after_max=0.01,
+                                  rate_limit=None)
         shop, served = make_shop(client, store, ib, retry_cap_seconds=0.05)
         flow = shop.flow
         try:
@@ -546,11 +547,11 @@ def test_a_full_run_with_failures_never_shows_the_token_or_the_key(all_logs, cap
             assert (status, json.loads(answer)["code"]) == (200, "out_of_service")
 
             # shipment times out, refunds are refused, rate limited, then go through
-            ib.inject_fault("create_shipment", "slow_after_commit", delay=0.6)
+            ib.inject_fault("create_shipment", "slow", delay=0.6)  # made after the client's look-up
             expect_failure(flow.ship, "SEC-1")
             _resume_until(flow, "SEC-1", State.SHIPPED)
             expect_failure(flow.refund, "SEC-1", {"COURSE-PY-90": 5})
-            ib.inject_fault("create_refund", "rate_limit")
+            ib.inject_fault("create_refund", "rate_limit", times=4)  # the first try and the three sent again
             expect_failure(flow.refund, "SEC-1", {"COURSE-PY-90": 1})
             _resume_until(flow, "SEC-1", State.PARTIALLY_REFUNDED)
             flow.refund("SEC-1")

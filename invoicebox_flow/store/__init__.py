@@ -10,10 +10,12 @@
 Four tables besides ``schema_version``: ``orders`` (with a ``version`` for compare-and-set),
 ``journal`` (append-only history), ``processed_notifications`` (so a replayed notification is
 applied once) and ``outbox`` (InvoiceBox calls recorded in the same transaction as the state
-change that needs them, claimed and performed later by workers).
+change that needs them, claimed and performed later by workers). ``rate_limit_slots`` holds the
+account's request budget that :class:`StoreRateLimiter` shares between processes.
 """
 
 from .exceptions import DuplicateNotificationError, OutboxLeaseLostError, SchemaVersionError, StoreBusyError
+from .ratelimit import StorePermit, StoreRateLimiter
 from .records import (
     CLAIMED,
     DEAD,
@@ -46,5 +48,7 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreBusyError",
+    "StorePermit",
+    "StoreRateLimiter",
     "utcnow",
 ]

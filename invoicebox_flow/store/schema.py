@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -143,6 +144,21 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_outbox_status_available_at", "status", "available_at"),
     sqlite_autoincrement=True,
+)
+
+# The shared request budget of :class:`~invoicebox_flow.store.StoreRateLimiter`: ``limit`` rows
+# (slots) per key. A slot is taken for one request and is free again ``period`` seconds after its
+# stamp; while its request is in flight it names its holder and is free after ``held_until`` +
+# ``period`` only (the holder died). Seconds since the epoch: the database server's clock on
+# PostgreSQL, the host's on SQLite.
+rate_limit_slots = Table(
+    "rate_limit_slots",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("stamp", Double, nullable=False),
+    Column("holder", String, nullable=True),
+    Column("held_until", Double, nullable=True),
 )
 
 schema_version = Table(
