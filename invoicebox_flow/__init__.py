@@ -36,7 +36,7 @@ _EXPORTS: dict[str, str] = {
     "basket_line": "models", "to_money": "money",
     "RateLimiter": "ratelimit",
     "sign": "signature", "verify": "signature",
-    "Store": "store",
+    "Store": "store", "StoreRateLimiter": "store",
     "NotificationHandler": "webhook", "make_wsgi_app": "webhook",
     "Worker": "worker",
 }
@@ -48,7 +48,7 @@ __all__ = [
     "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "Message", "MissingExtraError", "NotFoundError", "NotificationHandler", "Order",
     "OrderFlow", "OrderLine", "OrderNotFoundError", "OrderRequest", "OrderView", "PrivateCustomer", "RateLimitError",
     "RateLimiter", "RefundLimitError", "RefundOrder", "RefundRequest", "RefundableItem", "ResultUnknownError",
-    "ServerError", "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "TransportError",
+    "ServerError", "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "StoreRateLimiter", "TransportError",
     "ValidationError", "Variant", "Worker", "__version__", "basket_line", "make_wsgi_app", "sign", "to_money",
     "verify",
 ]
@@ -109,6 +109,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see (tests/test_imports.py: the
     from .money import to_money
     from .ratelimit import RateLimiter
     from .signature import sign, verify
-    from .store import Store
+    from .store import Store, StoreRateLimiter
     from .webhook import NotificationHandler, make_wsgi_app
     from .worker import Worker

@@ -5,6 +5,7 @@ Secrets (the API token, the notification key) only ever come from here, never fr
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from .failures import CliError
 if TYPE_CHECKING:
     from ..client import InvoiceboxClient
     from ..flows import FlowDefinition
+    from ..store import Store
 
 DB_ENV = "INVOICEBOX_FLOW_DB"
 DEFAULT_DB = "sqlite:///invoicebox-flow.db"  # the store's own default (tests/test_cli.py checks they agree)
@@ -65,9 +67,19 @@ def base_url(override: str | None = None) -> str:
     return override or optional_env(BASE_URL_ENV) or DEFAULT_BASE_URL
 
 
-def api_client(url: str | None = None, **options: Any) -> InvoiceboxClient:
+def api_client(url: str | None = None, *, store: Store | None = None, **options: Any) -> InvoiceboxClient:
     """The InvoiceBox client the environment describes: ``$INVOICEBOX_TOKEN`` (required) and
-    :func:`base_url`; ``options`` are the client's keyword arguments."""
+    :func:`base_url`; ``options`` are the client's keyword arguments.
+
+    With ``store``, the client paces itself with the account's budget kept in that store
+    (:class:`~invoicebox_flow.store.StoreRateLimiter`), shared by every worker and webhook
+    process of the account: a restarted process cannot burst past InvoiceBox's limit."""
     from ..client import InvoiceboxClient
 
-    return InvoiceboxClient(require_env(TOKEN_ENV), base_url=base_url(url), **options)
+    token = require_env(TOKEN_ENV)
+    if store is not None and "rate_limit" not in options:
+        from ..store import StoreRateLimiter
+
+        # the budget is the account's, and the token names the account; only a digest is stored
+        options["rate_limit"] = StoreRateLimiter(store, key="token:" + hashlib.sha256(token.encode()).hexdigest()[:16])
+    return InvoiceboxClient(token, base_url=base_url(url), **options)

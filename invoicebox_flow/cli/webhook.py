@@ -9,7 +9,7 @@ import click
 
 from ..extras import require
 from .options import db_option, definition_option, url_path
-from .settings import MERCHANT_ENV, NOTIFICATION_KEY_ENV, api_client, require_env
+from .settings import MERCHANT_ENV, NOTIFICATION_KEY_ENV, TOKEN_ENV, api_client, require_env
 from .stores import open_store
 
 if TYPE_CHECKING:
@@ -42,7 +42,9 @@ def webhook_serve(db: str, definition: FlowDefinition, host: str, port: int, pat
     from ..webhook import make_wsgi_app
 
     notification_key, merchant_id = require_env(NOTIFICATION_KEY_ENV), require_env(MERCHANT_ENV)
-    flow = OrderFlow(api_client(), open_store(db, create=True, announce_new=True), merchant_id=merchant_id,
+    require_env(TOKEN_ENV)  # before a store is created for nothing
+    store = open_store(db, create=True, announce_new=True)
+    flow = OrderFlow(api_client(store=store), store, merchant_id=merchant_id,
                      notification_key=notification_key, definition=definition)
     server = waitress.create_server(make_wsgi_app(flow, path=path), host=host, port=port, threads=threads,
                                     ident="invoicebox-flow")

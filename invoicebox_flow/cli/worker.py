@@ -9,7 +9,7 @@ import click
 
 from ..terminal import stderr_is_terminal
 from .options import db_option, definition_option
-from .settings import api_client
+from .settings import TOKEN_ENV, api_client, require_env
 from .stores import open_store
 
 if TYPE_CHECKING:
@@ -35,9 +35,10 @@ def worker(db: str, definition: FlowDefinition, once: bool, poll: float, batch: 
     """
     from ..engine import OrderFlow
 
-    client = api_client()
+    require_env(TOKEN_ENV)  # before a store is created for nothing
+    store = open_store(db, create=True, announce_new=True)
     # the worker only calls the API: the webhook's settings (merchant id, notification key) are not needed
-    flow = OrderFlow(client, open_store(db, create=True, announce_new=True), definition=definition)
+    flow = OrderFlow(api_client(store=store), store, definition=definition)
     _set_log_levels(verbose=verbose, quiet=quiet)
     from ..worker import Worker
 

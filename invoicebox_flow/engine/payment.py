@@ -10,15 +10,20 @@ from typing import Any
 import attrs
 
 from .. import money
-from ..errors import ApiError, InvalidRequestError, TransportError, ValidationError
+from ..errors import ApiError, InvalidRequestError, ResultUnknownError, TransportError, ValidationError
 from ..flows import Trigger, Variant
 from ..models import BasketItem, LegalCustomer, OrderRequest, PrivateCustomer
 from ..protocol import CREATE_ORDER, OrderStatus
+from ..rulebook import check_update
 from ..store import OrderRecord
 from .core import Change, Core, now
 from .document import ZERO, OrderDocument, lines_of
 from .outbox import Calls
 from .views import OrderView, Snapshot
+
+# update's keywords -> the API's fields, for the rule book's check
+_WIRE = {"description": "description", "expiration_date": "expirationDate", "basket_items": "basketItems",
+         "amount": "amount", "vat_amount": "vatAmount"}
 
 
 @attrs.define
@@ -94,12 +99,16 @@ class Payments:
             items = list(changes.pop("items"))
             body["basket_items"] = items
             body["amount"], body["vat_amount"] = money.order_totals(items)
-            money.validate_basket(body["amount"], body["vat_amount"], [i.to_json() for i in items])
         if changes:
             raise ValidationError(f"cannot update {', '.join(sorted(changes))}", code="validation")
+        # the same rules as a new order, before anything is sent
+        wire = {_WIRE[key]: value for key, value in body.items()}
+        if items is not None:
+            wire["basketItems"] = [i.to_json() for i in items]
+        check_update(wire).raise_if_refused(f"the update of order {order_id}")
         try:
             updated = self.core.client.update_order(snap.invoicebox_id, **body)
-        except (ApiError, TransportError) as exc:
+        except (ApiError, TransportError, ResultUnknownError) as exc:
             self.core.record_attempt(snap, Trigger.UPDATE, exc)
             raise
         doc = snap.doc
@@ -118,7 +127,7 @@ class Payments:
         if snap.invoicebox_id:
             try:
                 canceled = self.core.client.cancel_order(snap.invoicebox_id)
-            except (ApiError, TransportError) as exc:
+            except (ApiError, TransportError, ResultUnknownError) as exc:
                 self.core.record_attempt(snap, Trigger.CANCEL, exc)
                 if isinstance(exc, InvalidRequestError) and exc.code == "wrong_order_status" and (
                         self.core.client.get_order(snap.invoicebox_id).status == OrderStatus.CANCELED.value):
