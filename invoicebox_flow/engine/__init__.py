@@ -7,11 +7,12 @@ that commits a change), ``machine`` (firing a lifecycle's shared machine, guards
 InvoiceBox write), ``refunds`` (refund arithmetic), ``facts`` (receipts and documents).
 """
 
-from .document import Fact, OrderDocument, OrderLine, RefundEntry, ShipmentEntry
+from .document import Fact, LinePart, OrderDocument, OrderLine, OrderWarning, RefundEntry, ShipmentEntry
 from .facts import expected_facts
 from .flow import OrderFlow
 from .machine import BUILT_IN_CONDITIONS, Condition, next_state
 from .views import OrderView, Snapshot
 
-__all__ = ["BUILT_IN_CONDITIONS", "Condition", "Fact", "OrderDocument", "OrderFlow", "OrderLine", "OrderView",
+__all__ = ["BUILT_IN_CONDITIONS", "Condition", "Fact", "LinePart", "OrderDocument", "OrderFlow", "OrderLine", "OrderView",
+           "OrderWarning",
            "RefundEntry", "ShipmentEntry", "Snapshot", "expected_facts", "next_state"]

@@ -202,6 +202,24 @@ class ShipmentEntry:
 
 
 @attrs.frozen
+class OrderWarning:
+    """What InvoiceBox accepted but the shop should know, found by the rule book when the order
+    was placed (a company without a KPP gets incomplete documents; a legacy VAT code …)."""
+
+    code: str
+    field: str
+    message: str
+    rule: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OrderWarning:
+        return cls(data["code"], data["field"], data["message"], data.get("rule", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
 class OrderDocument:
     """Everything the shop keeps of one order besides its state, version and ids."""
 
@@ -219,6 +237,7 @@ class OrderDocument:
     order_container_id: str | None = None
     resume_state: str | None = None  # where a refused call goes back to
     auto_ship: bool = False  # ship right after the payment commits (online services)
+    warnings: tuple[OrderWarning, ...] = ()
 
     @property
     def shipped(self) -> bool:
@@ -254,6 +273,7 @@ class OrderDocument:
             facts=tuple(Fact.from_json(f) for f in data.get("facts", ())),
             payment_url=data.get("paymentUrl"), order_container_id=data.get("orderContainerId"),
             resume_state=data.get("resumeState"), auto_ship=bool(data.get("autoShip", False)),
+            warnings=tuple(OrderWarning.from_json(w) for w in data.get("warnings", ())),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -264,6 +284,8 @@ class OrderDocument:
             "shipments": [s.to_json() for s in self.shipments], "refunds": [r.to_json() for r in self.refunds],
             "facts": [f.to_json() for f in self.facts],
         }
+        if self.warnings:
+            out["warnings"] = [w.to_json() for w in self.warnings]
         optional = {"paymentUrl": self.payment_url, "orderContainerId": self.order_container_id,
                     "resumeState": self.resume_state, "autoShip": self.auto_ship or None}
         out.update({k: v for k, v in optional.items() if v is not None})

@@ -17,7 +17,7 @@ from ..protocol import CREATE_ORDER, OrderStatus
 from ..rulebook import check_update
 from ..store import OrderRecord
 from .core import Change, Core, now
-from .document import ZERO, OrderDocument, lines_of
+from .document import ZERO, OrderDocument, OrderWarning, lines_of
 from .outbox import Calls
 from .views import OrderView, Snapshot
 
@@ -33,10 +33,13 @@ class Payments:
 
     def place(self, order_id: str, request: OrderRequest, variant: Variant, *, auto_ship: bool | None,
               request_invoice: bool, defer: bool) -> OrderView:
-        request.validate()
+        report = request.report()
+        report.raise_if_refused(f"order {order_id}")  # warnings are logged, refusals raised: nothing stored
         payload = request.to_json()
+        warnings = tuple(OrderWarning(w.code, w.field, w.message, w.rule) for w in report.warnings)
         doc = OrderDocument(request=payload, currency=request.currency_id or "RUB", amount=payload["amount"],
-                            vat_amount=payload["vatAmount"], lines=lines_of(payload["basketItems"]), paid_amount=ZERO)
+                            vat_amount=payload["vatAmount"], lines=lines_of(payload["basketItems"]), paid_amount=ZERO,
+                            warnings=warnings)
         doc = attrs.evolve(doc, auto_ship=self._auto_ship(order_id, doc, auto_ship))
         lifecycle = self.core.definition.lifecycle(variant)
         new = Snapshot(OrderRecord(id=order_id, merchant_order_id=order_id, variant=variant.value,

@@ -14,7 +14,7 @@ import attrs
 
 from ..flows import DOCUMENTED_FLOW, Lifecycle, State, Variant
 from ..store import OrderRecord
-from .document import Fact, OrderDocument, OrderLine, RefundEntry, ShipmentEntry
+from .document import Fact, OrderDocument, OrderLine, OrderWarning, RefundEntry, ShipmentEntry
 
 _DOCUMENTED = frozenset(s.value for s in State)
 
@@ -60,7 +60,8 @@ class OrderView:
     ``state`` is the state's name (a :class:`~invoicebox_flow.flows.State` member for the
     documented states, so ``view.state is State.PAID`` and ``view.state == "paid"`` both hold);
     ``state_label`` is its Russian label. ``is_final`` and the labels come from the order's
-    flow definition.
+    flow definition. ``warnings`` are what InvoiceBox accepted but the shop should know (from the
+    rule book, when the order was placed).
     """
 
     order_id: str
@@ -79,6 +80,7 @@ class OrderView:
     shipments: tuple[ShipmentEntry, ...]
     refunds: tuple[RefundEntry, ...]
     facts: tuple[Fact, ...]
+    warnings: tuple[OrderWarning, ...]
     is_final: bool
     created_at: datetime
     updated_at: datetime
@@ -109,7 +111,7 @@ class OrderView:
             invoicebox_id=record.invoicebox_id, payment_url=doc.payment_url, currency=doc.currency,
             amount=doc.amount, vat_amount=doc.vat_amount, paid_amount=doc.paid_amount,
             refunded_amount=doc.refunded_amount, lines=doc.lines, shipments=doc.shipments, refunds=doc.refunds,
-            facts=doc.facts, is_final=bool(spec and spec.final), created_at=record.created_at,
+            facts=doc.facts, warnings=doc.warnings, is_final=bool(spec and spec.final), created_at=record.created_at,
             updated_at=record.updated_at,
         )
 
