@@ -22,7 +22,8 @@ def loads(data: str | bytes) -> Any:
 
 def dumps(obj: Any) -> str:
     """Compact JSON, raw UTF-8 (no ``\\uXXXX``), ``Decimal`` written as a number."""
-    return simplejson.dumps(obj, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
+    text: str = simplejson.dumps(obj, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
+    return text
 
 
 def dumps_php(obj: Any) -> str:

@@ -47,7 +47,7 @@ class TracedMessage:
     at: float
     order_ref: str
     source: str = attrs.field(validator=attrs.validators.in_(SOURCES))
-    evidence: dict = attrs.field(factory=dict, hash=False)
+    evidence: dict[str, Any] = attrs.field(factory=dict, hash=False)
 
 
 def _definition(sequence: str | Sequence) -> Sequence:

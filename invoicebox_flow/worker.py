@@ -88,7 +88,7 @@ class Worker:
         entries = self.flow.store.journal(view.order_id)
         last = entries[-1] if entries else None
         if last is None:
-            log.info("%s: now %s", view.order_id, view.state.value)
+            log.info("%s: now %s", view.order_id, view.state)
             return
         request = f", X-Request-Id {last.request_id}" if last.request_id else ""
         log.info("%s: %s, %s -> %s (%s%s)", view.order_id, last.trigger, last.from_state, last.to_state,

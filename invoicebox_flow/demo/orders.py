@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import attrs
 
 from ..flows import Effect, Phase, State, Variant, sequences_of
-from ..models import BasketItem, LegalCustomer, PrivateCustomer
-from ..models import basket_line
+from ..models import BasketItem, LegalCustomer, PrivateCustomer, basket_line
 
 
 @attrs.frozen
@@ -66,9 +65,10 @@ class DemoOrder:
 
 
 # A company (10-digit INN with KPP) and a sole proprietor (12-digit INN, no KPP); checksums valid.
-_COMPANY = dict(name="ООО «Вектор»", vat_number="7812345675", tax_registration_reason_code="781201001",
-                registration_address="191186, Санкт-Петербург, Невский пр., 1", email="buh@vector.example")
-_SOLE_PROPRIETOR = dict(name="ИП Иванов Иван Иванович", vat_number="781234567870", email="ip@ivanov.example")
+_COMPANY = LegalCustomer(name="ООО «Вектор»", vat_number="7812345675", tax_registration_reason_code="781201001",
+                         registration_address="191186, Санкт-Петербург, Невский пр., 1", email="buh@vector.example")
+_SOLE_PROPRIETOR = LegalCustomer(name="ИП Иванов Иван Иванович", vat_number="781234567870",
+                                 email="ip@ivanov.example")
 
 
 def demo_orders(run_id: str) -> list[DemoOrder]:
@@ -86,9 +86,9 @@ def demo_orders(run_id: str) -> list[DemoOrder]:
     anna = PrivateCustomer(name="Анна Смирнова", phone="79215550101", email="anna@example.org")
     return [
         DemoOrder(f"DEMO-{run_id}-P", "private buyer, services", anna, (course,), "Онлайн-курс", {"COURSE-PY-90": 1}),
-        DemoOrder(f"DEMO-{run_id}-LS", "organisation, services", LegalCustomer(**_COMPANY), (audit, support),
+        DemoOrder(f"DEMO-{run_id}-LS", "organisation, services", _COMPANY, (audit, support),
                   "Аудит и сопровождение", {"SUPPORT-M": 1}, documents=("act", "transfer_report")),
-        DemoOrder(f"DEMO-{run_id}-LG", "sole proprietor, goods", LegalCustomer(**_SOLE_PROPRIETOR), (books, mug),
+        DemoOrder(f"DEMO-{run_id}-LG", "sole proprietor, goods", _SOLE_PROPRIETOR, (books, mug),
                   "Книги и кружка", {"BOOK-1": 1}, documents=("torg12", "transfer_report")),
         DemoOrder(f"DEMO-{run_id}-C", "private buyer, canceled", anna, (books,), "Книги (отменён)", None),
     ]

@@ -33,6 +33,6 @@ def verdict_lines(sequence_checks: list[Check], outcomes: list[Outcome], *, deta
 def summary_table(outcomes: list[Outcome]) -> list[str]:
     """Amounts and counts per order (the checks below it list the receipts and documents)."""
     header = ("order", "state", "amount", "refunded", "receipts", "documents", "notified")
-    rows = [(o.order.order_id, o.view.state.value, str(o.view.amount), str(o.view.refunded_amount),
+    rows = [(o.order.order_id, o.view.state, str(o.view.amount), str(o.view.refunded_amount),
              str(len(o.receipts)), str(len(o.documents)), str(o.notifications)) for o in outcomes]
     return table(header, rows, right={2, 3, 4, 5, 6})

@@ -80,7 +80,7 @@ def _pay(flow: OrderFlow, buyer: Buyer, order: DemoOrder, progress: Progress) ->
     progress.observe(order.order_id)
     state = flow.get(order.order_id).state
     if state is not State.PAID:
-        raise FlowError(f"order {order.order_id}: still {state.value} after the payment notification")
+        raise FlowError(f"order {order.order_id}: still {state} after the payment notification")
 
 
 def _refund(flow: OrderFlow, order: DemoOrder, items: Mapping[str, int] | None, progress: Progress) -> None:
@@ -118,7 +118,7 @@ def run_order(flow: OrderFlow, buyer: Buyer, shop: ShopServer, order: DemoOrder,
             progress.observe(order.order_id)
         _refund(flow, order, order.partial_refund, progress)
         _refund(flow, order, None, progress)  # whatever is left
-    state = flow.get(order.order_id).state.value
+    state = flow.get(order.order_id).state
     if not progress.details:
         echo(f"order {order.order_id} — {order.label}: {progress.steps.get(order.order_id, 0)} steps, {state}")
     elif order.canceled:

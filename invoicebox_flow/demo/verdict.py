@@ -76,7 +76,7 @@ class Outcome:
 
     def checks(self) -> list[Check]:
         o, v = self.order, self.view
-        out = [Check(v.state is o.final_state, f"{o.order_id}: {v.state.value} (expected {o.final_state.value})"),
+        out = [Check(v.state is o.final_state, f"{o.order_id}: {v.state} (expected {o.final_state})"),
                Check(self.receipts == o.expected_receipts() and sorted(f.type for f in v.receipts) == self.receipts,
                      f"{o.order_id}: receipts {counted(self.receipts)} (expected {counted(o.expected_receipts())})"),
                Check(self.documents == o.expected_documents()
@@ -108,7 +108,7 @@ class Outcome:
         notified = {0: "not notified", 1: "notified"}.get(self.notifications, f"notified {self.notifications}×")
         if self.order.canceled:
             return f"canceled after step {max(self.steps, default=0)}, {issued}, {notified}"
-        return f"{v.state.value} {v.refunded_amount} {v.currency}, {issued}, {notified}"
+        return f"{v.state} {v.refunded_amount} {v.currency}, {issued}, {notified}"
 
 
 def outcome(flow: OrderFlow, sandbox: Sandbox, order: DemoOrder, trace: Trace) -> Outcome:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def invoicebox_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict = {}
+    options: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
         options.update(marker.kwargs)
     with Sandbox(**options) as sandbox:

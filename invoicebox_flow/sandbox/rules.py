@@ -251,7 +251,7 @@ def _ordered_by_sku(order: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return lines
 
 
-def _used_by_sku(batches: list[list[Mapping[str, Any]]]) -> dict[str, dict[str, Decimal]]:
+def _used_by_sku(batches: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Decimal]]:
     used: dict[str, dict[str, Decimal]] = {}
     for lines in batches:
         for item in lines:
@@ -288,14 +288,14 @@ def shipment_lines(record: Any, payload: Any, previous: Sequence[Mapping[str, An
             problems.append(field_problem(f"{at}.sku", "not a line of this order"))
             continue
         try:
-            quantity = to_decimal(item.get("quantity"), name=f"{at}.quantity")
+            quantity = to_decimal(item.get("quantity", ""), name=f"{at}.quantity")
         except ValidationError:
             quantity = Decimal(0)
         if quantity <= 0:
             problems.append(field_problem(f"{at}.quantity", "quantity must be a positive number"))
             continue
         # complete lines only: the rule book refuses a shipment line without its money (audit row 6)
-        lines.append(dict(item))
+        lines.append({str(k): v for k, v in item.items()})
     if problems:
         raise validation_error(problems)
     this = _used_by_sku([lines])
@@ -318,17 +318,17 @@ NEW_REFUND_STATUSES = rulebook.REFUND_STATUSES
 def check_refund_request(payload: Any) -> Mapping[str, Any]:
     """The refund request on its own, before its order is looked up: the rule book's refund
     check without the per-line arithmetic (that needs the order's round policy: check_refund)."""
-    payload = require_object(payload)
-    refused(rulebook.check_refund(payload, round_policy=None), "refund")
-    return payload
+    body = require_object(payload)
+    refused(rulebook.check_refund(body, round_policy=None), "refund")
+    return body
 
 
 def check_shipment_request(payload: Any) -> Mapping[str, Any]:
     """The shipment request on its own: the order id and complete basket lines (a line of only
     ``sku`` and ``quantity`` is refused, not filled in), unique SKUs."""
-    payload = require_object(payload)
-    refused(rulebook.check_shipment(payload), "shipment")
-    return payload
+    body = require_object(payload)
+    refused(rulebook.check_shipment(body), "shipment")
+    return body
 
 
 def counted_refunds(refunds: list[Any]) -> list[Any]:

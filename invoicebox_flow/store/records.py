@@ -48,7 +48,7 @@ def _plain_str(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def _non_empty(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+def _non_empty(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{attribute.name} must be a non-empty string, got {value!r}")
 

@@ -92,7 +92,7 @@ class Store(OutboxQueue):
         self._is_postgres = parsed.get_backend_name() == "postgresql"
         self._transaction_lock = backend.process_lock(parsed)
         self._schema_lock = threading.Lock()
-        self._schema_ready = False
+        self._schema_ready = threading.Event()
         os.register_at_fork(after_in_child=functools.partial(_forget_connections, weakref.ref(self)))
 
     def __repr__(self) -> str:
@@ -132,10 +132,10 @@ class Store(OutboxQueue):
             yield conn
 
     def _ensure_schema(self) -> None:
-        if self._schema_ready:
+        if self._schema_ready.is_set():
             return
         with self._schema_lock:
-            if self._schema_ready:
+            if self._schema_ready.is_set():  # another thread made it while we waited
                 return
             with backend.translate_busy(self._busy_timeout), self._transaction_lock, \
                     self._write_engine.connect() as conn, conn.begin():
@@ -153,7 +153,7 @@ class Store(OutboxQueue):
                         f"the database has schema version {version}; this invoicebox-flow "
                         f"understands up to {SCHEMA_VERSION}: upgrade invoicebox-flow"
                     )
-            self._schema_ready = True
+            self._schema_ready.set()
 
     def schema_version(self) -> int:
         """The schema version recorded in the database (creating the schema if needed)."""
