@@ -44,6 +44,7 @@ def diagrams(definition: FlowDefinition, out: str | None, check: bool, svg: bool
         base, folder = Path(root), FOLDER
     command = "invoicebox-flow diagrams" + (f" --out {out}" if out is not None else
                                             "" if root == "." else f" --root {root}")
+    command += f" --png {png}" if png is not None else ""
     if not definition.documented:
         command += " --definition MODULE:ATTR (as given)"
     sys.exit(cli_diagrams(base, check=check, svg=svg, definition=definition, folder=folder,

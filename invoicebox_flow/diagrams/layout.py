@@ -26,6 +26,7 @@ from ..mermaid import escape_text
 
 INDENT = " " * 4
 START = "[*]"
+LOOP_SEPARATOR = "<br/>"  # a state's internal transitions share one loop, one label line each
 
 # How a kind of state is drawn: a call under way is grey and dashed, a state of another phase
 # is faded, a final state has a heavy border.
@@ -78,6 +79,12 @@ class Layout:
         return None
 
 
+def joins_two_insides(layout: Layout, arc: Arc) -> bool:
+    """True when ``arc`` would join states inside two different composites of its scope."""
+    scope = layout.scope_of(arc)
+    return all(layout.parent.get(end) != scope for end in (arc.source, arc.target))
+
+
 def shared_states(arcs: Iterable[Arc], eligible: Callable[[frozenset[str]], bool]) -> list[frozenset[str]]:
     """Disjoint sets of states that two or more transitions all leave, or all may lead to.
 
@@ -123,21 +130,25 @@ def bundle(layout: Layout, arcs: list[Arc], group: frozenset[str], name: str, in
     if initial in group:
         entries = set()  # one [*] in the composite: where the diagram starts
     # internal transitions every state of the group has: one loop on the composite
-    loops = {arc.source: arc.label for arc in arcs if arc.source == arc.target and arc.source in group}
-    shared_loop = next(iter(loops.values())) if loops.keys() >= group and len(set(loops.values())) == 1 else None
+    loops = {arc.source: arc.label.split(LOOP_SEPARATOR) for arc in arcs if arc.source == arc.target and arc.source in group}
+    shared = [line for line in next(iter(loops.values()), []) if loops.keys() >= group
+              and all(line in lines for lines in loops.values())]
     out: list[Arc] = []
+    bundled: Arc | None
     for arc in arcs:
-        if shared_loop is not None and arc.source == arc.target and arc.source in group:
-            bundled = Arc(name, name, arc.label)
+        if shared and arc.source == arc.target and arc.source in group:
+            loop = Arc(name, name, LOOP_SEPARATOR.join(shared))
+            if loop not in out:
+                out.append(loop)
+            rest = [line for line in loops[arc.source] if line not in shared]
+            bundled = Arc(arc.source, arc.source, LOOP_SEPARATOR.join(rest)) if rest else None
         elif arc.source in group and leaving.get((arc.label, arc.target), set()) >= group:
             bundled = Arc(name, arc.target, arc.label)
-        elif arc.target in group and (arc.source, arc.label) in fanned:
-            bundled = Arc(arc.source, name, arc.label)
-        elif arc.target in group and arc.source not in group and len(entries) == 1:
+        elif (arc.target in group and (arc.source, arc.label) in fanned) or (arc.target in group and arc.source not in group and len(entries) == 1):
             bundled = Arc(arc.source, name, arc.label)
         else:
             bundled = arc
-        if bundled not in out:
+        if bundled is not None and bundled not in out:
             out.append(bundled)
     if len(entries) == 1:
         layout.starts.append(next(iter(entries)))

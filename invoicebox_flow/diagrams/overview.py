@@ -18,8 +18,8 @@ import attrs
 from ..flows import Lifecycle, Phase, Resume
 from .layout import Arc, Layout, render
 from .state import (
-    Edge,
     PHASE_WORDS,
+    Edge,
     edge_label,
     edges_of_transitions,
     group_shared_sources,

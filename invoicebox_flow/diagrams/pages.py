@@ -19,7 +19,7 @@ from ..flows import (
     Variant,
     extended_sequence,
 )
-from ..flows.machines import lifecycle_machine, phase_machine, phase_transitions
+from ..flows.machines import phase_machine, phase_transitions
 from .overview import render_lifecycle_overview
 from .sequence import render_sequence
 from .state import EXTENSION, PHASE_WORDS, UNDRAWN, render_state_diagram

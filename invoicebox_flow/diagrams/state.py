@@ -24,11 +24,10 @@ from transitions import Machine
 from ..flows import Lifecycle, Origin, Phase, Transition
 from ..flows.machines import machine_items, target_condition
 from ..flows.states import REFUNDABLE, SHIPPABLE, UNPAID_AT_INVOICEBOX
-from .layout import Arc, Layout, bundle, render, shared_states
+from .layout import LOOP_SEPARATOR, Arc, Layout, bundle, joins_two_insides, render, shared_states
 
 UNDRAWN = "вне схемы"
 EXTENSION = "шаг магазина"
-LOOP_SEPARATOR = "<br/>"
 # The documented groups of states (declared with the transitions) as composites: id, title.
 GROUP_TITLES = {
     frozenset(UNPAID_AT_INVOICEBOX): ("unpaid_at_invoicebox", "у ИнвойсБокса, не оплачен"),
@@ -195,10 +194,16 @@ def group_shared_sources(lifecycle: Lifecycle, layout: Layout, arcs: list[Arc], 
                 and all(layout.parent.get(name) == within for name in group))
 
     for number, group in enumerate(shared_states(arcs, eligible), start=1):
-        name = layout.composite(_group_name(lifecycle, group, number), group_title(lifecycle, group), within)
-        for state in group:
-            layout.parent[state] = name
-        arcs = bundle(layout, arcs, group, name, initial)
+        name = _group_name(lifecycle, group, number)
+        trial = attrs.evolve(layout, labels=dict(layout.labels), parent=dict(layout.parent),
+                             starts=list(layout.starts))
+        trial.composite(name, group_title(lifecycle, group), within)
+        trial.parent.update(dict.fromkeys(group, name))
+        bundled = bundle(trial, arcs, group, name, initial)
+        # Mermaid cannot draw a line between the insides of two composites: keep the group only
+        # if no line would join the inside of this one to the inside of another
+        if not any(joins_two_insides(trial, arc) for arc in bundled):
+            layout.labels, layout.parent, layout.starts, arcs = trial.labels, trial.parent, trial.starts, bundled
     return arcs
 
 
