@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from helpers import course_lines, goods_lines, legal_customer, make_shop, packing_flow, private_customer
 
 from invoicebox_flow.cli.app import main
+from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.diagrams.order import story_of
 from invoicebox_flow.diagrams.sequence import render_steps
-from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import DOCUMENTED_FLOW, sequence
 
 DELAY = 0.5  # the payment notification is held back this long: the buyer is surely back first
@@ -137,8 +137,7 @@ def test_an_extension_step_is_drawn_where_the_extended_sequence_puts_it(client, 
 def test_cli_draws_an_order_from_the_store_alone(flow, buyer, sandbox, store):
     flow.place("A-4", course_lines(), private_customer(), description="курс")
     pay_buyer_first(flow, buyer, sandbox, "A-4")
-    db = str(store.url) if hasattr(store, "url") else None
-    db = db or store._engine.url.render_as_string(hide_password=False)  # the test store's own file
+    db = store.url
     runner = CliRunner()
     drawn = runner.invoke(main, ["orders", "diagram", "A-4", "--db", db])
     assert drawn.exit_code == 0, drawn.output
@@ -155,7 +154,7 @@ def test_cli_draws_an_order_from_the_store_alone(flow, buyer, sandbox, store):
 def test_cli_draws_an_order_as_svg_with_plain_text(flow, buyer, sandbox, store):
     pytest.importorskip("mermaidx")
     flow.place("A-5", course_lines(), private_customer(), description="курс")
-    db = store._engine.url.render_as_string(hide_password=False)
+    db = store.url
     drawn = CliRunner().invoke(main, ["orders", "diagram", "A-5", "--db", db, "--svg"])
     assert drawn.exit_code == 0, drawn.output
     assert drawn.output.lstrip().startswith("<svg") and "foreignObject" not in drawn.output

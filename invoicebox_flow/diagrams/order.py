@@ -328,8 +328,10 @@ def _confirmed(run: PhaseRun, seen: list[tuple[Step, Mapping[str, Any]]]) -> Pha
         while extra and line.step is not None and extra[0].number < line.step.number:
             step = extra.pop(0)
             lines.append(Drawn(step, SANDBOX, evidence=tuple(by_number[step.number])))
-        confirmed = line.step is not None and line.step.number in by_number
-        lines.append(attrs.evolve(line, evidence=tuple(by_number[line.step.number])) if confirmed else line)
+        if line.step is not None and line.step.number in by_number:
+            lines.append(attrs.evolve(line, evidence=tuple(by_number[line.step.number])))
+        else:
+            lines.append(line)
     lines += [Drawn(s, SANDBOX, evidence=tuple(by_number[s.number])) for s in extra]
     return attrs.evolve(run, lines=lines)
 
