@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from .flows import DOCUMENTED_FLOW, Effect, FlowDefinition, Lifecycle, Phase, Sequence, Step, Transition, Variant
+from .diagrams.invoicebox_events import event_steps
+from .flows import DOCUMENTED_FLOW, FlowDefinition, Lifecycle, Sequence, Step, Transition, Variant
 from .store import JournalEntry
 from .trace import Trace
 
@@ -80,27 +81,6 @@ def journal_steps(lifecycle: Lifecycle, journal: Iterable[JournalEntry]) -> list
     return out
 
 
-def event_steps(lifecycle: Lifecycle, events: Iterable[Mapping[str, Any]]) -> list[tuple[Sequence, Step, Mapping[str, Any]]]:
-    """The sandbox events that are documented InvoiceBox-side steps of the lifecycle, with their step."""
-    out = []
-    for event in events:
-        try:
-            effect = Effect(event["effect"])
-        except (KeyError, ValueError):
-            continue  # not a documented effect
-        phase = _phase_of_event(effect, event)
-        for seq in lifecycle.sequences:
-            if phase is not None and seq.phase is not phase:
-                continue
-            steps = seq.steps_for_effect(effect, event.get("receipt"))
-            if event.get("receipt") is None:
-                # an effect without a receipt type cannot stand for a receipt step
-                steps = tuple(s for s in steps if s.receipt is None)
-            if len(steps) == 1:
-                out.append((seq, steps[0], event))
-    return out
-
-
 def fired_transitions(store: JournalSource, order_id: str,
                       definition: FlowDefinition = DOCUMENTED_FLOW) -> set[tuple[Variant, Transition]]:
     """The lifecycle transitions the order's journal shows fired, per buyer variant.
@@ -134,20 +114,6 @@ def transition_of(lifecycle: Lifecycle, entry: JournalEntry) -> Transition | Non
         return None
     dests = lifecycle.destinations(transition) or (entry.from_state,)
     return transition if entry.to_state in dests else None
-
-
-def _phase_of_event(effect: Effect, event: Mapping[str, Any]) -> Phase | None:
-    """The phase an event belongs to when its effect alone does not say (None: any phase)."""
-    if effect in (Effect.PAGE_INTERACTION, Effect.PAYMENT, Effect.REDIRECT_TO_SHOP):
-        return Phase.PAYMENT
-    if effect is Effect.MONEY_RETURNED:
-        return Phase.REFUND
-    if effect is Effect.DOCUMENTS_DELIVERED:
-        detail = event.get("detail") or {}
-        kinds = detail.get("kinds") or ()
-        refund = bool(detail.get("refundId")) or any(str(k).startswith("refund_") for k in kinds)
-        return Phase.REFUND if refund else Phase.SHIPMENT
-    return None  # receipts: their type names the phase
 
 
 def _entry_evidence(entry: JournalEntry) -> dict[str, Any]:

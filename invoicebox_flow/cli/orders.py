@@ -1,4 +1,4 @@
-"""``invoicebox-flow orders list|show``: orders as the store keeps them (read only)."""
+"""``invoicebox-flow orders list|show|diagram``: orders as the store keeps them (read only)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,39 @@ def _summary(view: OrderView) -> None:
         click.echo(f"payment     {view.payment_url}")
     click.echo(f"amount      {view.amount} {view.currency} (VAT {view.vat_amount})")
     click.echo(f"paid        {view.paid_amount}; refunded {view.refunded_amount}; shipped {shipped}")
+
+
+@orders.command("diagram")
+@click.argument("order_id")
+@db_option
+@definition_option
+@click.option("--sandbox", "sandbox_url", default=None, metavar="URL",
+              help="A sandbox's URL: add what InvoiceBox's side saw (receipts, documents, the payment).")
+@click.option("--against-documented", is_flag=True,
+              help="List each step next to the documented sequence, marking where the order left it.")
+@click.option("--svg", is_flag=True, help="Print the diagram as SVG (needs the 'svg' extra).")
+def orders_diagram(order_id: str, db: str, definition: FlowDefinition, sandbox_url: str | None,
+                   against_documented: bool, svg: bool) -> None:
+    """The sequence diagram of what happened to one order, from its journal (Mermaid)."""
+    from ..diagrams.order import story_of
+
+    inspector = None
+    if sandbox_url is not None:
+        from ..sandbox.inspect import SandboxInspector
+
+        inspector = SandboxInspector(sandbox_url)
+    store = open_store(db, create=False)
+    try:
+        story = story_of(store, order_id, definition, inspector)
+    finally:
+        store.dispose()
+        if inspector is not None:
+            inspector.close()
+    if against_documented:
+        click.echo(story.against_documented(), nl=False)
+    elif svg:
+        from ..diagrams.svg import render_picture
+
+        click.echo(render_picture(story.diagram()))
+    else:
+        click.echo(story.diagram(), nl=False)

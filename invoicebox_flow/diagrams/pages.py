@@ -19,7 +19,8 @@ from ..flows import (
     Variant,
     extended_sequence,
 )
-from ..flows.machines import lifecycle_machine, phase_machine, phase_transitions
+from ..flows.machines import phase_machine, phase_transitions
+from .overview import render_lifecycle_overview
 from .sequence import render_sequence
 from .state import EXTENSION, PHASE_WORDS, UNDRAWN, render_state_diagram
 
@@ -30,9 +31,21 @@ VARIANT_WORDS = {
     Variant.LEGAL: "legal buyer (organisation or sole proprietor, reporting documents)",
 }
 STATE_LEGEND = (
-    "Edges are labelled with the trigger, its guard in brackets, and the documented step it "
-    f"performs or observes (`шаг N`) or `{UNDRAWN}` for a path the documented diagram does not "
-    "draw. A self-loop holds a state's internal transitions: the trigger runs, the state stays."
+    "States carry their Russian names (the table on the lifecycle page gives the code names). Edges are "
+    "labelled with the trigger, its guard in brackets, and the documented step it performs or observes "
+    f"(`шаг N`), `{UNDRAWN}` for a path the documented diagram does not draw or `{EXTENSION}` for the shop's "
+    "own. A self-loop holds internal transitions: the trigger runs, the state stays. A call to InvoiceBox "
+    "under way (a `*_requested` state) is grey and dashed; a refused call returns where it was requested "
+    "from. States of another phase are faded; final states have a heavy border. Transitions that leave "
+    "(or return to) the same states are drawn once, from (or to) a composite holding them; its `[*]` "
+    "marks where an edge into it lands."
+)
+OVERVIEW_LEGEND = (
+    "One composite per phase. A call under way is folded into the edge of its request, which "
+    "leads where the accepted answer does (`request_invoice (шаг 2, 3)`); internal transitions "
+    "and refused calls are left to the phase diagrams. An edge between phases leaves its phase "
+    "from the states that allow it and lands on the `[*]` of the next one (Mermaid cannot draw "
+    "edges between the insides of two composites)."
 )
 
 
@@ -63,7 +76,7 @@ def generate(definition: FlowDefinition = DOCUMENTED_FLOW, folder: str = FOLDER)
             if extended is not seq:
                 pages[sequence_page_path(extended, folder)] = sequence_page(lifecycle, extended)
     for lifecycle in definition:
-        pages[lifecycle_page_path(lifecycle, folder, prefix)] = lifecycle_page(lifecycle, prefix)
+        pages[lifecycle_page_path(lifecycle, folder, prefix)] = lifecycle_page(lifecycle, prefix, folder)
     pages[f"{folder}/README.md"] = index_page(definition, pages, folder)
     return pages
 
@@ -96,7 +109,7 @@ def sequence_page(lifecycle: Lifecycle, seq: Sequence) -> str:
         "",
         "```mermaid",
         render_state_diagram(lifecycle, f"{seq.name}: состояния заказа", machine=phase_machine(lifecycle, seq.phase),
-                             transitions=phase_transitions(lifecycle, seq.phase)).rstrip("\n"),
+                             transitions=phase_transitions(lifecycle, seq.phase), phase=seq.phase).rstrip("\n"),
         "```",
     ]
     return "\n".join(lines) + "\n"
@@ -120,9 +133,11 @@ def _step_row(step: Step) -> str:
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
-def lifecycle_page(lifecycle: Lifecycle, prefix: str = "") -> str:
+def lifecycle_page(lifecycle: Lifecycle, prefix: str = "", folder: str = FOLDER) -> str:
     variant = lifecycle.variant
     title = f"{prefix}{variant.value}-lifecycle: жизненный цикл заказа"
+    phases = " · ".join(f"[{PHASE_WORDS[seq.phase]}]({_page_name(lifecycle, seq)}#state-machine-{seq.name})"
+                        for seq in lifecycle.sequences)
     lines = [
         HEADER,
         f"# Order lifecycle: {VARIANT_WORDS[variant]}",
@@ -131,10 +146,13 @@ def lifecycle_page(lifecycle: Lifecycle, prefix: str = "") -> str:
         "and the endings the documented diagrams do not draw. Drawn from the flow definition "
         f"`{lifecycle.flow}` (`invoicebox_flow/flows/`).",
         "",
+        OVERVIEW_LEGEND,
+        f"Each phase in full, with its calls under way and internal transitions: {phases}.",
+        "",
         STATE_LEGEND,
         "",
         "```mermaid",
-        render_state_diagram(lifecycle, title, machine=lifecycle_machine(lifecycle)).rstrip("\n"),
+        render_lifecycle_overview(lifecycle, title).rstrip("\n"),
         "```",
         "",
         "## Transitions",
@@ -204,6 +222,12 @@ def index_page(definition: FlowDefinition, pages: dict[str, str], folder: str = 
         name = f"{prefix}{lifecycle.variant.value}-lifecycle"
         lines.append(f"- [{name}]({name}.md) — {VARIANT_WORDS[lifecycle.variant]}")
     return "\n".join(lines) + "\n"
+
+
+def _page_name(lifecycle: Lifecycle, seq: Sequence) -> str:
+    """The page drawing a lifecycle's phase: its extended sequence's when the flow adds steps."""
+    extended = extended_sequence(lifecycle, seq.phase)
+    return f"{extended.name}.md"
 
 
 def _cell(text: str) -> str:

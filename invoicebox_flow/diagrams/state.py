@@ -23,12 +23,17 @@ from transitions import Machine
 
 from ..flows import Lifecycle, Origin, Phase, Transition
 from ..flows.machines import machine_items, target_condition
-from ..mermaid import escape_text
+from ..flows.states import REFUNDABLE, SHIPPABLE, UNPAID_AT_INVOICEBOX
+from .layout import LOOP_SEPARATOR, Arc, Layout, bundle, joins_two_insides, render, shared_states
 
-INDENT = " " * 4
 UNDRAWN = "вне схемы"
 EXTENSION = "шаг магазина"
-LOOP_SEPARATOR = "<br/>"
+# The documented groups of states (declared with the transitions) as composites: id, title.
+GROUP_TITLES = {
+    frozenset(UNPAID_AT_INVOICEBOX): ("unpaid_at_invoicebox", "у ИнвойсБокса, не оплачен"),
+    frozenset(REFUNDABLE): ("refundable", "можно вернуть деньги"),
+    frozenset(SHIPPABLE): ("shippable", "можно отгрузить"),
+}
 PHASE_WORDS = {Phase.PAYMENT: "оплата", Phase.SHIPMENT: "отгрузка", Phase.REFUND: "возврат"}
 
 
@@ -88,15 +93,16 @@ def _ordered(edges: list[Edge], rank_of: Mapping[str, int]) -> list[Edge]:
     return sorted(edges, key=lambda e: (first_seen[e.trigger], rank(e.source), rank(e.target)))
 
 
-def step_marks(transitions: Iterable[Transition]) -> dict[tuple[str, str], list[str]]:
+def step_marks(transitions: Iterable[Transition], *, name_phase: bool | None = None) -> dict[tuple[str, str], list[str]]:
     """``(trigger, source) -> ["шаг 3", …]`` from the lifecycle's own declarations.
 
     A trigger can carry different steps from different states (``send_documents`` is shipment
     step 3 from ``shipped`` and refund step 6 from ``refunded``), so marks are per source. The
-    phase is named only when the transitions span more than one phase (a whole lifecycle).
+    phase is named when ``name_phase`` says so, by default when the transitions span more than one
+    phase (a whole lifecycle).
     """
     transitions = tuple(transitions)
-    several_phases = len({tr.phase for tr in transitions}) > 1
+    several_phases = len({tr.phase for tr in transitions}) > 1 if name_phase is None else name_phase
     marks: dict[tuple[str, str], list[str]] = {}
     for tr in transitions:
         if tr.origin is Origin.EXTENSION:
@@ -128,14 +134,18 @@ def render_state_diagram(
     transitions: Iterable[Transition] | None = None,
     machine: Machine | None = None,
     initial: str | None = None,
+    phase: Phase | None = None,
 ) -> str:
     """A Mermaid ``stateDiagram-v2`` of a lifecycle, or of some of its transitions (a phase).
 
-    Edges are drawn from the transition data, or from ``machine`` (built from the same data:
-    both give the same lines, which the tests check), and labelled with the documented step
-    each transition carries out, ``вне схемы`` or ``шаг магазина``. ``initial`` defaults to the
-    machine's initial state, else the lifecycle's when it is drawn, else the first source. The
-    output depends only on the input: the same input gives the same text.
+    Every transition is drawn: edges come from the transition data, or from ``machine`` (built
+    from the same data: both give the same lines, which the tests check), and are labelled with
+    the documented step each transition carries out, ``вне схемы`` or ``шаг магазина``. States
+    carry their Russian names; a ``*_requested`` state (a call under way) is drawn grey and
+    dashed, a state of another ``phase`` faded, a final state heavy. Transitions that all leave
+    the same states are drawn once, from a composite holding them (:mod:`.layout`).
+    ``initial`` defaults to the machine's initial state, else the lifecycle's when it is drawn,
+    else the first source. The same input gives the same text.
     """
     transitions = tuple(lifecycle.transitions if transitions is None else transitions)
     if machine is not None:
@@ -150,34 +160,83 @@ def render_state_diagram(
         states.setdefault(edge.target)
     if initial is None:
         initial = lifecycle.initial if lifecycle.initial in states else (edges[0].source if edges else None)
-    final_states = [name for name in lifecycle.state_names if name in lifecycle.final_states]
-
-    lines = ["---", f"title: {_yaml_string(title)}", "---", "stateDiagram-v2"]
     if initial is not None:
-        lines.append(f"{INDENT}[*] --> {initial}")
+        states.setdefault(initial)
+
     # Mermaid draws one self-loop per state (later ones overwrite earlier ones), so a state's
     # internal transitions share one loop, one label line each, where the first one stood.
-    loops: dict[str, list[str]] = {}
-    slots: list[tuple[str, str] | str] = []
+    arcs: list[Arc] = []
+    loops: dict[str, int] = {}
     for edge in edges:
-        label = escape_text(edge_label(edge, marks))
-        if edge.target == edge.source:
-            if edge.source not in loops:
-                loops[edge.source] = []
-                slots.append(edge.source)
-            loops[edge.source].append(label)
+        label = edge_label(edge, marks)
+        if edge.target != edge.source:
+            arcs.append(Arc(edge.source, edge.target, label))
+        elif edge.source in loops:
+            at = loops[edge.source]
+            arcs[at] = attrs.evolve(arcs[at], label=arcs[at].label + LOOP_SEPARATOR + label)
         else:
-            slots.append((f"{edge.source} --> {edge.target}", label))
-    for slot in slots:
-        if isinstance(slot, str):
-            lines.append(f"{INDENT}{slot} --> {slot} : {LOOP_SEPARATOR.join(loops[slot])}")
-        else:
-            lines.append(f"{INDENT}{slot[0]} : {slot[1]}")
-    lines += [f"{INDENT}{state} --> [*]" for state in final_states if state in states]
-    return "\n".join(lines) + "\n"
+            loops[edge.source] = len(arcs)
+            arcs.append(Arc(edge.source, edge.source, label))
+    layout = Layout({name: lifecycle.state(name).ru for name in states})
+    layout.starts += [initial] if initial is not None else []
+    layout.arcs = group_shared_sources(lifecycle, layout, arcs, initial=initial)
+    layout.ends += [name for name in lifecycle.state_names if name in lifecycle.final_states and name in states]
+    layout.classes = state_classes(lifecycle, states, phase)
+    return render(layout, title, lifecycle.state_names)
 
 
-def _yaml_string(text: str) -> str:
-    """A double-quoted YAML scalar (Mermaid reads the title from YAML front matter)."""
-    escaped = " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+def group_shared_sources(lifecycle: Lifecycle, layout: Layout, arcs: list[Arc], within: str | None = None,
+                         initial: str | None = None) -> list[Arc]:
+    """``arcs`` with the states that several transitions all leave put in a composite of their own
+    (inside ``within``), each such transition drawn once from it."""
+    def eligible(group: frozenset[str]) -> bool:
+        return (not any(lifecycle.state(name).requested for name in group)
+                and all(layout.parent.get(name) == within for name in group))
+
+    for number, group in enumerate(shared_states(arcs, eligible), start=1):
+        name = _group_name(lifecycle, group, number)
+        trial = attrs.evolve(layout, labels=dict(layout.labels), parent=dict(layout.parent),
+                             starts=list(layout.starts))
+        trial.composite(name, group_title(lifecycle, group), within)
+        trial.parent.update(dict.fromkeys(group, name))
+        bundled = bundle(trial, arcs, group, name, initial)
+        # Mermaid cannot draw a line between the insides of two composites: keep the group only
+        # if no line would join the inside of this one to the inside of another
+        if not any(joins_two_insides(trial, arc) for arc in bundled):
+            layout.labels, layout.parent, layout.starts, arcs = trial.labels, trial.parent, trial.starts, bundled
+    return arcs
+
+
+def group_title(lifecycle: Lifecycle, group: frozenset[str]) -> str:
+    """How people call a set of states drawn as one composite: the name of the documented group
+    it is (with the states refining them), else its states' names."""
+    known = _known_group(lifecycle, group)
+    if known is not None:
+        return GROUP_TITLES[known][1]
+    return " / ".join(lifecycle.state(name).ru for name in lifecycle.state_names if name in group)
+
+
+def _group_name(lifecycle: Lifecycle, group: frozenset[str], number: int) -> str:
+    known = _known_group(lifecycle, group)
+    return GROUP_TITLES[known][0] if known is not None else f"shared_{number}"
+
+
+def _known_group(lifecycle: Lifecycle, group: frozenset[str]) -> frozenset[str] | None:
+    families = frozenset(lifecycle.family(name) for name in group)
+    return families if families in GROUP_TITLES else None
+
+
+def state_classes(lifecycle: Lifecycle, states: Iterable[str], phase: Phase | None = None) -> dict[str, list[str]]:
+    """Which drawn states are calls under way, of another phase, or final."""
+    classes: dict[str, list[str]] = {"call": [], "elsewhere": [], "final": []}
+    for name in lifecycle.state_names:
+        if name not in states:
+            continue
+        spec = lifecycle.state(name)
+        if spec.requested:
+            classes["call"].append(name)
+        elif phase is not None and spec.phase is not phase:
+            classes["elsewhere"].append(name)
+        elif spec.final:
+            classes["final"].append(name)
+    return classes

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -41,6 +41,9 @@ from .notifications import AUTO_SHIP, Notifications
 from .outbox import Calls
 from .payment import Payments, order_request
 from .views import OrderView, Snapshot
+
+if TYPE_CHECKING:
+    from ..diagrams.order import EventSource
 
 
 def _worker_id() -> str:
@@ -99,6 +102,14 @@ class OrderFlow:
     def history(self, order_id: str) -> list[JournalEntry]:
         self.store.get(order_id)  # OrderNotFoundError for an unknown id, not an empty list
         return self.store.journal(order_id)
+
+    def sequence_diagram(self, order_id: str, inspector: EventSource | None = None) -> str:
+        """The Mermaid sequence diagram of what happened to the order, from its journal: one
+        ``rect`` per phase, numbered as documented (see :mod:`invoicebox_flow.diagrams.order`).
+        ``inspector`` (a sandbox or its inspector) adds what InvoiceBox's side saw."""
+        from ..diagrams.order import story_of
+
+        return story_of(self.store, order_id, self.definition, inspector).diagram()
 
     def allowed_actions(self, order_id: str) -> list[str]:
         snap = self._core.load(order_id)
