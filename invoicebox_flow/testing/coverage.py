@@ -1,0 +1,105 @@
+"""Flow coverage: which lifecycle transitions and which documented steps of the shop's flow the
+scenarios exercised, naming each one they missed (``pytest --flow-coverage``).
+
+What there is to cover comes from ONE function, :func:`flow_elements`, given the shop's
+:class:`~invoicebox_flow.OrderFlow`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .. import flows
+from ..flows import Transition, Variant
+from ..tracing import describe_transition
+
+if TYPE_CHECKING:
+    from .recording import FlowRecord
+
+
+@dataclass(frozen=True)
+class FlowElements:
+    """The transitions (per buyer variant) and documented steps (``(sequence, number)``) of a flow."""
+
+    transitions: frozenset[tuple[Variant, Transition]]
+    steps: frozenset[tuple[str, int]]
+
+    def __or__(self, other: FlowElements) -> FlowElements:
+        return FlowElements(self.transitions | other.transitions, self.steps | other.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"transitions": sorted(describe_transition(v, t) for v, t in self.transitions),
+                "steps": sorted([name, number] for name, number in self.steps)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FlowElements:
+        every = flow_elements(None)
+        by_name = {describe_transition(v, t): (v, t) for v, t in every.transitions}
+        return cls(frozenset(by_name[name] for name in data["transitions"]),
+                   frozenset((name, number) for name, number in data["steps"]))
+
+
+def flow_elements(flow: Any = None) -> FlowElements:
+    """What the scenarios of a shop whose flow is ``flow`` should exercise.
+
+    Today every :class:`OrderFlow` runs the package's definitions (:mod:`invoicebox_flow.flows`);
+    a flow that carries its definition as a value (``flow.definition``) is read from there.
+    """
+    definition: Any = getattr(flow, "definition", None)
+    source: ModuleType | Any = flows if definition is None else definition  # transitions_for, sequences_of
+    transitions = frozenset((v, t) for v in Variant for t in source.transitions_for(v))
+    steps = frozenset((seq.name, step.number) for v in Variant for seq in source.sequences_of(v) for step in seq.steps)
+    return FlowElements(transitions, steps)
+
+
+@dataclass(frozen=True)
+class FlowCoverage:
+    elements: FlowElements
+    fired: frozenset[tuple[Variant, Transition]]
+    seen: frozenset[tuple[str, int]]
+
+    @property
+    def missed_transitions(self) -> list[str]:
+        missed = self.elements.transitions - self.fired
+        return sorted(describe_transition(v, t) for v, t in missed)
+
+    @property
+    def missed_steps(self) -> list[str]:
+        texts = {(seq.name, step.number): f"{seq.step_id(step)}: {step.sender} → {step.receiver}: {step.text}"
+                 for seq in flows.SEQUENCES for step in seq.steps}
+        return [texts.get(key, f"{key[0]}#{key[1]}") for key in sorted(self.elements.steps - self.seen)]
+
+    @property
+    def total(self) -> int:
+        return len(self.elements.transitions) + len(self.elements.steps)
+
+    @property
+    def covered(self) -> int:
+        return self.total - len(self.missed_transitions) - len(self.missed_steps)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / self.total if self.total else 100.0
+
+    def report(self) -> list[str]:
+        """The terminal report: counts, then every element missed."""
+        transitions = len(self.elements.transitions)
+        steps = len(self.elements.steps)
+        lines = [f"transitions exercised: {transitions - len(self.missed_transitions)} of {transitions}",
+                 f"documented steps exercised: {steps - len(self.missed_steps)} of {steps}",
+                 f"flow coverage: {self.percent:.1f} %"]
+        if self.missed_transitions:
+            lines += ["transitions no scenario exercised:", *(f"  {m}" for m in self.missed_transitions)]
+        if self.missed_steps:
+            lines += ["documented steps no scenario exercised:", *(f"  {m}" for m in self.missed_steps)]
+        return lines
+
+
+def coverage_of(record: FlowRecord, scenarios: Any = None) -> FlowCoverage:
+    """The coverage of ``record`` (or of some of its ``scenarios``) against its shops' flows."""
+    chosen = record.scenarios if scenarios is None else list(scenarios)
+    fired = frozenset().union(*(s.fired for s in chosen)) if chosen else frozenset()
+    seen = frozenset().union(*(s.trace.steps_seen() for s in chosen)) if chosen else frozenset()
+    return FlowCoverage(record.elements or flow_elements(None), fired, seen)
