@@ -1,8 +1,9 @@
-"""After the payment: shipment (the whole order or some lines), the shop's documents, refund
-claims, refundable lines, refunds (whole or by line), and before it: update and cancellation.
+"""Shipments, refunds, updates and cancellation.
 
-``Магазин пытается …`` steps expect a refusal: they keep the order as it was and the error
-for ``Тогда действие отклонено: …`` and ``Тогда заказ не изменился``.
+After the payment: shipment (the whole order or some lines), the shop's documents, refund
+claims, refundable lines, refunds (whole or by line); before it: update and cancellation.
+``Магазин пытается …`` steps expect a refusal: they keep the order as it was and the error for
+``Тогда действие отклонено: …`` and ``Тогда заказ не изменился``.
 """
 
 from __future__ import annotations

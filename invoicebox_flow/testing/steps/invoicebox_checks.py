@@ -1,5 +1,8 @@
-"""What InvoiceBox's side shows (read from the sandbox): its orders, receipts and their sums,
-reporting documents and the buyer's mail, shipments, refunds and returned money, requests."""
+"""What InvoiceBox shows.
+
+Read from the sandbox: its orders, receipts and their sums, reporting documents and the buyer's
+mail, shipments, refunds and returned money, the requests it received.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Notifications: genuine, repeated, held back, late, lost (then ``sync``), forged, and the
-monitoring test notification; what the shop answered and what InvoiceBox made of it."""
+"""Notifications.
+
+Genuine, repeated, held back, late, lost (then ``sync``), forged, and the monitoring test
+notification; what the shop answered and what InvoiceBox made of it.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Buyers, baskets and orders.
 
 Buyers and baskets are named: the samples of :mod:`invoicebox_flow.testing.examples`
-(``"физическое лицо"``, ``"организация"``, ``"ИП"``; ``"курс"``, ``"товары"``, ``"курс и товары"``
-and their English names), the shop's own (the ``invoicebox_customers`` / ``invoicebox_baskets``
-fixtures), or defined by the scenario with the steps below.
+(«физическое лицо», «организация», «ИП»; «курс», «товары», «курс и товары», and their English
+names), the shop's own (the ``invoicebox_customers`` / ``invoicebox_baskets`` fixtures), or
+defined by the scenario with the steps below.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The payment sequence in the words of the diagrams, the payment page, and the buyer's return.
+"""The payment sequence, the payment page and the buyer's return.
 
-The buyer (:class:`~invoicebox_flow.sandbox.Buyer`) opens the sandbox's payment page and pays or
-declines over HTTP; the sandbox then notifies the shop's endpoint, served on loopback.
+The documented steps in the words of the diagrams. The buyer
+(:class:`~invoicebox_flow.sandbox.Buyer`) opens the sandbox's payment page and pays or declines
+over HTTP; the sandbox then notifies the shop's endpoint, served on loopback.
 """
 
 from __future__ import annotations

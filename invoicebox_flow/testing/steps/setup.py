@@ -1,7 +1,8 @@
-"""How the shop and InvoiceBox are set up: keys, policies, faults, the clock, rate limits.
+"""How the shop and InvoiceBox are set up.
 
-Steps that choose the sandbox (a rate limit) or the client must come before the first step
-that uses the shop. Notification faults act on the *next* notification InvoiceBox sends.
+Keys, policies, faults, the clock and rate limits. Steps that choose the sandbox (a rate limit)
+or the client come before the first step that uses the shop; notification faults act on the
+*next* notification InvoiceBox sends.
 """
 
 from __future__ import annotations

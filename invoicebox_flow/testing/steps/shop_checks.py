@@ -1,5 +1,8 @@
-"""What the shop's side shows: the order's state and amounts, what did not change, refusals,
-the receipts and documents it recorded, its journal, its refundable lines and its events."""
+"""What the shop shows.
+
+The order's state and amounts, what did not change, refusals, the receipts and documents it
+recorded, its journal, its refundable lines and its events.
+"""
 
 from __future__ import annotations
 
