@@ -15,7 +15,6 @@ the plugin off).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,12 @@ from .fixtures import RECORD, flow_record, register_markers
 from .steps import MODULES as STEP_MODULES
 
 WORLD = "invoicebox_world"
-HAS_PYTEST_BDD = importlib.util.find_spec("pytest_bdd") is not None
+try:  # an optional dependency: without it, the fixtures only
+    import pytest_bdd  # noqa: F401 — pytest has usually imported it already (it is a plugin too)
+except ImportError:
+    HAS_PYTEST_BDD = False
+else:
+    HAS_PYTEST_BDD = True
 
 pytest_plugins = ["invoicebox_flow.testing.fixtures", *(STEP_MODULES if HAS_PYTEST_BDD else ())]
 
