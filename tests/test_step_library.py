@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
 
+from invoicebox_flow.testing import ShopParts
 from invoicebox_flow.testing.coverage import coverage_of, flow_elements
 from invoicebox_flow.testing.recording import FlowRecord
 from invoicebox_flow.testing.steps.shop_checks import EVENTS_PENDING
@@ -168,3 +170,28 @@ def test_trace_diagrams_of_an_integrators_scenario(pytester: pytest.Pytester):
     [page] = (pytester.path / "traces").rglob("private-payment--*.md")
     assert page.parent.name.startswith("payment--A_private_buyer_pays")
     assert "Equals the documented diagram: yes." in page.read_text(encoding="utf-8")
+
+
+def test_the_shop_parts_never_show_the_notification_key():
+    key = "notification-key-that-must-not-show"
+    parts = ShopParts(client=None, store=None, merchant_id="m-1", notification_key=key, notification_url="http://x/n")
+    assert key not in repr(parts) and key not in str(parts) and key not in f"{parts!r:}"
+    assert parts.settings()["notification_key"] == key and "can_fulfil" not in parts.settings()
+
+
+def test_flow_coverage_reads_a_flows_own_definition_when_it_has_one():
+    """The switch-over to ``OrderFlow.definition``: a flow that carries a definition (here one that
+    offers the same two questions as ``invoicebox_flow.flows``, payment only) is covered by it."""
+    from invoicebox_flow.flows import Phase, sequences_of, transitions_for
+
+    class PaymentOnly:
+        def transitions_for(self, variant):
+            return [t for t in transitions_for(variant) if t.phase is Phase.PAYMENT]
+
+        def sequences_of(self, variant):
+            return [s for s in sequences_of(variant) if s.phase is Phase.PAYMENT]
+
+    elements = flow_elements(types.SimpleNamespace(definition=PaymentOnly()))
+    assert elements.transitions < flow_elements(None).transitions
+    assert {t.phase for _, t in elements.transitions} == {Phase.PAYMENT}
+    assert {name for name, _ in elements.steps} == {"private-payment", "legal-payment"}

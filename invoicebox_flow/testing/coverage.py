@@ -7,16 +7,15 @@ What there is to cover comes from ONE function, :func:`flow_elements`, given the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import flows
 from ..flows import Transition, Variant
+from ..trace import Trace
 from ..tracing import describe_transition
-
-if TYPE_CHECKING:
-    from .recording import FlowRecord
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,25 @@ class FlowCoverage:
         return lines
 
 
-def coverage_of(record: FlowRecord, scenarios: Any = None) -> FlowCoverage:
+class RecordedScenario(Protocol):
+    @property
+    def trace(self) -> Trace: ...
+
+    @property
+    def fired(self) -> set[tuple[Variant, Transition]]: ...
+
+
+class Record(Protocol):
+    """What coverage needs of a :class:`~.recording.FlowRecord`."""
+
+    @property
+    def scenarios(self) -> list[Any]: ...
+
+    @property
+    def elements(self) -> FlowElements | None: ...
+
+
+def coverage_of(record: Record, scenarios: Iterable[RecordedScenario] | None = None) -> FlowCoverage:
     """The coverage of ``record`` (or of some of its ``scenarios``) against its shops' flows."""
     chosen = record.scenarios if scenarios is None else list(scenarios)
     fired = frozenset().union(*(s.fired for s in chosen)) if chosen else frozenset()

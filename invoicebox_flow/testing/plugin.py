@@ -8,7 +8,8 @@ library (:mod:`.steps`) and records what every scenario that used it did, for:
   exercised, naming each one missed; ``--flow-coverage-fail-under=PCT`` fails the run below PCT %;
 * ``--flow-record FILE`` — the whole record as JSON.
 
-Loading it costs next to nothing: these modules import no Flask, SQLAlchemy, transitions or
+The record is per process: with pytest-xdist, run the coverage and the trace without ``-n``.
+Loading the plugin costs next to nothing: these modules import no Flask, SQLAlchemy, transitions or
 sandbox; those load with the first fixture or step a test uses (``-p no:invoicebox_flow`` turns
 the plugin off).
 """

@@ -31,8 +31,10 @@ FAIL_URL = "http://shop.example/fail"
 class ShopParts:
     """Everything a shop's :class:`OrderFlow` needs in one scenario.
 
-    ``can_fulfil`` is ``None`` unless the scenario says otherwise (``Дано магазин не может
-    выполнить ни одного заказа``): then keep your own policy.
+    Build the flow with these credentials and URLs rather than your configuration's: a scenario
+    may change them (``Дано магазин настроен с неверным ключом уведомлений``). ``can_fulfil`` is
+    the policy a scenario imposes (``Дано магазин не может выполнить ни одного заказа``), or
+    ``None``: then use your own.
     """
 
     client: Any  # InvoiceboxClient of the scenario's sandbox

@@ -20,16 +20,16 @@ import requests
 from .. import jsonutil
 from ..client import InvoiceboxClient
 from ..engine import OrderFlow, OrderView
-from ..models import BasketItem, LegalCustomer, PrivateCustomer
+from ..models import BasketItem
 from ..money import basket_line
 from ..sandbox import Buyer, Sandbox
 from ..serving import LoopbackServer
 from ..signature import SIGNATURE_HEADER
 from ..store import JournalEntry
 from . import vocabulary
+from .examples import Customer
 from .shop import AppFactory, FlowFactory, ShopParts
 
-Customer = PrivateCustomer | LegalCustomer
 SESSION_SANDBOX = "invoicebox_sandbox_session"
 CLIENT_DEFAULTS: dict[str, Any] = {"timeout": (2.0, 5.0), "backoff_base": 0.01}
 
@@ -219,6 +219,11 @@ class InvoiceboxWorld:
         self.location = self.buyer.pay(url)
         if wait:
             self.sandbox.wait_idle()
+
+    def return_to_shop(self, *, success: bool) -> OrderView:
+        """The buyer follows InvoiceBox's redirect back to the shop's success (or fail) URL."""
+        assert self.location == (self.flow.success_url if success else self.flow.fail_url), self.location
+        return self.flow.buyer_returned(self.order_id(), success=success)
 
     def pay_fully(self, who: str, basket: str) -> None:
         """The payment sequence of the buyer's variant, all the way to the notification."""

@@ -154,10 +154,8 @@ def buyer_pays_labelled(invoicebox_world: InvoiceboxWorld, label: str) -> None:
 @when("the buyer pays on the payment page and comes straight back to the shop")
 def buyer_pays_and_returns(invoicebox_world: InvoiceboxWorld) -> None:
     """Pay and follow the redirect at once, without waiting for InvoiceBox's notification."""
-    world = invoicebox_world
-    world.pay(wait=False)
-    assert world.location == world.flow.success_url
-    world.flow.buyer_returned(world.order_id(), success=True)
+    invoicebox_world.pay(wait=False)
+    invoicebox_world.return_to_shop(success=True)
 
 
 @when("покупатель отказывается от оплаты на платёжной странице")
@@ -185,18 +183,14 @@ def redirected_to_fail_url(invoicebox_world: InvoiceboxWorld) -> None:
 @when("the buyer returns to the shop's success address again")
 def buyer_returns(invoicebox_world: InvoiceboxWorld) -> None:
     """The buyer follows InvoiceBox's redirect to the success URL (``buyer_returned``)."""
-    world = invoicebox_world
-    assert world.location == world.flow.success_url
-    world.flow.buyer_returned(world.order_id(), success=True)
+    invoicebox_world.return_to_shop(success=True)
 
 
 @when("покупатель возвращается на сайт магазина по адресу неуспешной оплаты")
 @when("the buyer returns to the shop's failure address")
 def buyer_returns_failed(invoicebox_world: InvoiceboxWorld) -> None:
     """The buyer follows the redirect to the fail URL: "оплата отклонена"."""
-    world = invoicebox_world
-    assert world.location == world.flow.fail_url
-    world.flow.buyer_returned(world.order_id(), success=False)
+    invoicebox_world.return_to_shop(success=False)
 
 
 @then("оплатить заказ на платёжной странице нельзя")
