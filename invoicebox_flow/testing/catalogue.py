@@ -57,7 +57,9 @@ def _texts(func: Callable[..., object]) -> list[tuple[str, str]]:
     """``(keyword, text)`` of every registration of ``func``: Russian first, each in source order."""
     registered: list[StepFunctionContext] = [c for c in step_function_context_registry.values() if c.step_func is func]
     registered.reverse()  # decorators register bottom-up
-    texts = [(c.type or "given", display(c.parser.name)) for c in registered]
+    # a library step's parser carries all its texts (Texts); another parser has one
+    texts = [(c.type or "given", display(pattern)) for c in registered
+             for pattern in getattr(c.parser, "patterns", (c.parser.name,))]
     ordered = sorted(texts, key=lambda t: _language(t[1]) != "ru")
     return [(KEYWORDS[(kind, _language(text))], text) for kind, text in ordered]
 

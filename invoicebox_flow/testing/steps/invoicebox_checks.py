@@ -15,7 +15,7 @@ from pytest_bdd import then
 
 from .. import vocabulary
 from ..vocabulary import money
-from .patterns import text
+from .patterns import Texts
 
 if TYPE_CHECKING:
     from ..world import InvoiceboxWorld
@@ -49,8 +49,10 @@ def _money_returned(world: InvoiceboxWorld) -> list[dict[str, Any]]:
     return [e for e in world.sandbox.events(world.invoicebox_id()) if e["effect"] == "money_returned"]
 
 
-@then(text('ИнвойсБокс регистрирует в онлайн кассе чек "{title:Q}"'))
-@then(text('InvoiceBox registers the "{title:Q}" receipt at the cash register'))
+@then(Texts(
+    'ИнвойсБокс регистрирует в онлайн кассе чек "{title:Q}"',
+    'InvoiceBox registers the "{title:Q}" receipt at the cash register',
+))
 def receipt_registered(invoicebox_world: InvoiceboxWorld, title: str) -> None:
     """One receipt of the kind, titled as documented, for the order's amount (a refund receipt:
     for what was refunded)."""
@@ -61,8 +63,10 @@ def receipt_registered(invoicebox_world: InvoiceboxWorld, title: str) -> None:
     assert receipt["title"] == vocabulary.receipt(title).title
 
 
-@then(text('ИнвойсБокс предоставляет покупателю чек "{title:Q}"'))
-@then(text('InvoiceBox gives the buyer the "{title:Q}" receipt'))
+@then(Texts(
+    'ИнвойсБокс предоставляет покупателю чек "{title:Q}"',
+    'InvoiceBox gives the buyer the "{title:Q}" receipt',
+))
 def receipt_delivered(invoicebox_world: InvoiceboxWorld, title: str) -> None:
     """One mail to the buyer's address carries that receipt."""
     receipt = _receipts(invoicebox_world, title)[0]
@@ -71,16 +75,14 @@ def receipt_delivered(invoicebox_world: InvoiceboxWorld, title: str) -> None:
     assert len(mails) == 1 and mails[0]["kind"] == "receipt"
 
 
-@then(text('чек "{title:Q}" выдан на {amount:Amount}'))
-@then(text('the "{title:Q}" receipt is for {amount:Amount}'))
+@then(Texts('чек "{title:Q}" выдан на {amount:Amount}', 'the "{title:Q}" receipt is for {amount:Amount}'))
 def receipt_amount(invoicebox_world: InvoiceboxWorld, title: str, amount: str) -> None:
     """The sum of the one receipt of that kind."""
     [receipt] = _receipts(invoicebox_world, title)
     assert Decimal(receipt["amount"]) == money(amount)
 
 
-@then("чеки заказа:")
-@then("the order's receipts are:")
+@then(Texts("чеки заказа:", "the order's receipts are:"))
 def receipts_table(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]]) -> None:
     """Every receipt InvoiceBox registered for the order, by kind (receipt/чек) and sum (amount/сумма), in any order."""
     rows = vocabulary.table_rows(datatable, RECEIPT_COLUMNS, "receipts")
@@ -89,22 +91,22 @@ def receipts_table(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]]
     assert got == wanted, sorted(got.elements())
 
 
-@then(text("ИнвойсБокс зарегистрировал {count:d} чек"))
-@then(text("InvoiceBox registered {count:d} receipt(s)"))
+@then(Texts("ИнвойсБокс зарегистрировал {count:d} чек", "InvoiceBox registered {count:d} receipt(s)"))
 def receipts_count(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """How many receipts the order has at InvoiceBox."""
     assert len(_receipts(invoicebox_world)) == count
 
 
-@then("ИнвойсБокс не регистрирует чеков в онлайн кассе")
-@then("InvoiceBox registers no receipt at the cash register")
+@then(Texts(
+    "ИнвойсБокс не регистрирует чеков в онлайн кассе",
+    "InvoiceBox registers no receipt at the cash register",
+))
 def no_receipts(invoicebox_world: InvoiceboxWorld) -> None:
     """No receipt at all for the order."""
     assert _receipts(invoicebox_world) == []
 
 
-@then("ИнвойсБокс не отправляет покупателю документов")
-@then("InvoiceBox sends the buyer no documents")
+@then(Texts("ИнвойсБокс не отправляет покупателю документов", "InvoiceBox sends the buyer no documents"))
 def no_documents(invoicebox_world: InvoiceboxWorld) -> None:
     """No reporting document for the order, and nothing in the buyer's mailbox."""
     world = invoicebox_world
@@ -113,8 +115,10 @@ def no_documents(invoicebox_world: InvoiceboxWorld) -> None:
     assert world.sandbox.mailbox(world.customer_contact()) == []
 
 
-@then(text("ИнвойсБокс предоставляет покупателю отчётные документы: {documents}"))
-@then(text("InvoiceBox gives the buyer the reporting documents: {documents}"))
+@then(Texts(
+    "ИнвойсБокс предоставляет покупателю отчётные документы: {documents}",
+    "InvoiceBox gives the buyer the reporting documents: {documents}",
+))
 def shipment_documents(invoicebox_world: InvoiceboxWorld, documents: str) -> None:
     """Exactly these documents («отчёт о переводе средств», «акт», «ТОРГ-12»), in one mail; the
     transfer report for the order's amount."""
@@ -128,8 +132,10 @@ def shipment_documents(invoicebox_world: InvoiceboxWorld, documents: str) -> Non
     assert Decimal(report["amount"]) == world.view().amount
 
 
-@then(text("ИнвойсБокс предоставляет покупателю отчётные документы по возврату: {documents}"))
-@then(text("InvoiceBox gives the buyer the refund documents: {documents}"))
+@then(Texts(
+    "ИнвойсБокс предоставляет покупателю отчётные документы по возврату: {documents}",
+    "InvoiceBox gives the buyer the refund documents: {documents}",
+))
 def refund_documents(invoicebox_world: InvoiceboxWorld, documents: str) -> None:
     """The refund's documents of these kinds, in one mail."""
     world = invoicebox_world
@@ -140,8 +146,10 @@ def refund_documents(invoicebox_world: InvoiceboxWorld, documents: str) -> None:
     assert len(mails) == 1
 
 
-@then("ИнвойсБокс осуществляет возврат денежных средств на всю сумму заказа")
-@then("InvoiceBox returns the whole amount of the order")
+@then(Texts(
+    "ИнвойсБокс осуществляет возврат денежных средств на всю сумму заказа",
+    "InvoiceBox returns the whole amount of the order",
+))
 def money_returned_in_full(invoicebox_world: InvoiceboxWorld) -> None:
     """The money returned adds up to the order's amount; every refund is completed."""
     world = invoicebox_world
@@ -149,8 +157,10 @@ def money_returned_in_full(invoicebox_world: InvoiceboxWorld) -> None:
     assert all(r["status"] == "completed" for r in world.sandbox.refunds(world.invoicebox_id()))
 
 
-@then(text("ИнвойсБокс провёл {count:d} возврата денежных средств на {amount:Amount}"))
-@then(text("InvoiceBox made {count:d} money returns totalling {amount:Amount}"))
+@then(Texts(
+    "ИнвойсБокс провёл {count:d} возврата денежных средств на {amount:Amount}",
+    "InvoiceBox made {count:d} money returns totalling {amount:Amount}",
+))
 def money_returned_times(invoicebox_world: InvoiceboxWorld, count: int, amount: str) -> None:
     """How many times InvoiceBox returned money, and how much in all."""
     returned = _money_returned(invoicebox_world)
@@ -158,8 +168,7 @@ def money_returned_times(invoicebox_world: InvoiceboxWorld, count: int, amount: 
     assert sum(Decimal(e["detail"]["amount"]) for e in returned) == money(amount)
 
 
-@then(text("к каждому возврату ИнвойсБокс выдал {what}"))
-@then(text("InvoiceBox issued {what} for every refund"))
+@then(Texts("к каждому возврату ИнвойсБокс выдал {what}", "InvoiceBox issued {what} for every refund"))
 def every_refund_has_paperwork(invoicebox_world: InvoiceboxWorld, what: str) -> None:
     """«чек "возврат"» / «документы по возврату» (a "refund" receipt / refund documents): one per refund, for its sum."""
     world = invoicebox_world
@@ -172,16 +181,17 @@ def every_refund_has_paperwork(invoicebox_world: InvoiceboxWorld, what: str) -> 
     assert len(papers) == len(refunds)
 
 
-@then(text('в ИнвойсБокс отгружено {quantity:d} шт. "{sku:Q}" и ничего больше'))
-@then(text('InvoiceBox has {quantity:d} of "{sku:Q}" shipped and nothing else'))
+@then(Texts(
+    'в ИнвойсБокс отгружено {quantity:d} шт. "{sku:Q}" и ничего больше',
+    'InvoiceBox has {quantity:d} of "{sku:Q}" shipped and nothing else',
+))
 def shipped_only(invoicebox_world: InvoiceboxWorld, quantity: int, sku: str) -> None:
     """One shipment at InvoiceBox, of exactly that line and quantity."""
     [shipment] = _listing(invoicebox_world, "shipments")
     assert {i["sku"]: Decimal(i["quantity"]) for i in shipment["basketItems"]} == {sku: quantity}
 
 
-@then("в ИнвойсБокс отгружено:")
-@then("InvoiceBox has shipped:")
+@then(Texts("в ИнвойсБокс отгружено:", "InvoiceBox has shipped:"))
 def shipped_lines(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]]) -> None:
     """What all the order's shipments at InvoiceBox add up to, per sku/артикул and quantity/количество."""
     rows = vocabulary.table_rows(datatable, vocabulary.BASKET_COLUMNS, "shipped lines")
@@ -192,23 +202,23 @@ def shipped_lines(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]])
     assert shipped == {r["sku"]: Decimal(r["quantity"].replace(",", ".")) for r in rows}, shipped
 
 
-@then(text("в ИнвойсБокс нет {what} по заказу"))
-@then(text("InvoiceBox has no {what} for the order"))
+@then(Texts("в ИнвойсБокс нет {what} по заказу", "InvoiceBox has no {what} for the order"))
 def nothing_at_invoicebox(invoicebox_world: InvoiceboxWorld, what: str) -> None:
     """No «отгрузок» / «возвратов» (shipments / refunds)."""
     assert _listing(invoicebox_world, what) == []
 
 
-@then(text("в ИнвойсБокс {count:d} {what} по заказу"))
-@then(text("InvoiceBox has {count:d} {what} for the order"))
+@then(Texts("в ИнвойсБокс {count:d} {what} по заказу", "InvoiceBox has {count:d} {what} for the order"))
 def count_at_invoicebox(invoicebox_world: InvoiceboxWorld, count: int, what: str) -> None:
     """How many «отгрузка» / «возврат» (shipments / refunds) the order has."""
     assert len(_listing(invoicebox_world, what)) == count
 
 
-@then(text("в журнале заказа записана отклонённая {what}"))
-@then(text("в журнале заказа записан отклонённый {what}"))
-@then(text("the order's journal records a refused {what}"))
+@then(Texts(
+    "в журнале заказа записана отклонённая {what}",
+    "в журнале заказа записан отклонённый {what}",
+    "the order's journal records a refused {what}",
+))
 def refused_call_journaled(invoicebox_world: InvoiceboxWorld, what: str) -> None:
     """The refused call's outcome in the journal, with InvoiceBox's error: «отгрузка», «возврат»,
     «запрос создания заказа» (shipment, refund, order creation)."""
@@ -219,36 +229,37 @@ def refused_call_journaled(invoicebox_world: InvoiceboxWorld, what: str) -> None
     assert len(entries) == 1 and entries[0].outcome == "failed" and entries[0].detail.get("error")
 
 
-@then(text('в ИнвойсБокс у заказа описание "{description:Q}"'))
-@then(text('the order\'s description at InvoiceBox is "{description:Q}"'))
+@then(Texts(
+    'в ИнвойсБокс у заказа описание "{description:Q}"',
+    'the order\'s description at InvoiceBox is "{description:Q}"',
+))
 def remote_description(invoicebox_world: InvoiceboxWorld, description: str) -> None:
     """InvoiceBox's copy of the order."""
     assert invoicebox_world.sandbox.order(invoicebox_world.invoicebox_id())["description"] == description
 
 
-@then(text('в ИнвойсБокс заказ в статусе "{status:Q}"'))
-@then(text('the order\'s status at InvoiceBox is "{status:Q}"'))
+@then(Texts('в ИнвойсБокс заказ в статусе "{status:Q}"', 'the order\'s status at InvoiceBox is "{status:Q}"'))
 def remote_status(invoicebox_world: InvoiceboxWorld, status: str) -> None:
     """InvoiceBox's status: created, completed, expired, canceled."""
     assert invoicebox_world.sandbox.order(invoicebox_world.invoicebox_id())["status"] == status
 
 
-@then("в ИнвойсБокс нет ни одного заказа")
-@then("InvoiceBox has no order at all")
+@then(Texts("в ИнвойсБокс нет ни одного заказа", "InvoiceBox has no order at all"))
 def no_remote_orders(invoicebox_world: InvoiceboxWorld) -> None:
     """The sandbox knows no order (of this scenario: it is reset per scenario)."""
     assert invoicebox_world.sandbox.orders() == []
 
 
-@then(text("в ИнвойсБокс {count:d} заказов"))
-@then(text("InvoiceBox has {count:d} orders"))
+@then(Texts("в ИнвойсБокс {count:d} заказов", "InvoiceBox has {count:d} orders"))
 def remote_order_count(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """How many orders the sandbox knows in this scenario."""
     assert len(invoicebox_world.sandbox.orders()) == count
 
 
-@then(text("в ИнвойсБокс ровно {count:d} заказ с номером заказа магазина"))
-@then(text("InvoiceBox has exactly {count:d} order with the shop's order number"))
+@then(Texts(
+    "в ИнвойсБокс ровно {count:d} заказ с номером заказа магазина",
+    "InvoiceBox has exactly {count:d} order with the shop's order number",
+))
 def remote_orders_with_number(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """Orders with the shop's ``merchantOrderId``; the shop holds the first one's id."""
     view = invoicebox_world.view()
@@ -257,8 +268,10 @@ def remote_orders_with_number(invoicebox_world: InvoiceboxWorld, count: int) -> 
     assert found[0]["id"] == view.invoicebox_id
 
 
-@then(text("в ИнвойсБокс пришло {count:d} запрос на создание заказа"))
-@then(text("InvoiceBox received {count:d} order creation request(s)"))
+@then(Texts(
+    "в ИнвойсБокс пришло {count:d} запрос на создание заказа",
+    "InvoiceBox received {count:d} order creation request(s)",
+))
 def create_requests(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """``create_order`` requests in the sandbox's log."""
     def creates() -> list[dict[str, Any]]:
@@ -272,24 +285,21 @@ def create_requests(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     assert len(creates()) == count, creates()
 
 
-@then("ИнвойсБокс ответил 429 хотя бы на один запрос")
-@then("InvoiceBox answered 429 at least once")
+@then(Texts("ИнвойсБокс ответил 429 хотя бы на один запрос", "InvoiceBox answered 429 at least once"))
 def some_429(invoicebox_world: InvoiceboxWorld) -> None:
     """The client saw a 429, and the sandbox's log has one."""
     assert invoicebox_world.rate_limited > 0
     assert any(r["status"] == 429 for r in invoicebox_world.sandbox.requests())
 
 
-@then("ИнвойсБокс не ответил 429 ни на один запрос")
-@then("InvoiceBox never answered 429")
+@then(Texts("ИнвойсБокс не ответил 429 ни на один запрос", "InvoiceBox never answered 429"))
 def no_429(invoicebox_world: InvoiceboxWorld) -> None:
     """Requests were made and none was answered 429."""
     statuses = [r["status"] for r in invoicebox_world.sandbox.requests()]
     assert statuses and 429 not in statuses
 
 
-@then(text("у всех {count:d} заказов есть ссылка на оплату"))
-@then(text("all {count:d} orders have a payment link"))
+@then(Texts("у всех {count:d} заказов есть ссылка на оплату", "all {count:d} orders have a payment link"))
 def all_have_links(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """Every order of the scenario: "ссылка на оплату получена", with its link."""
     views = [invoicebox_world.view(label) for label in invoicebox_world.orders]

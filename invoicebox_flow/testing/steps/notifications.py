@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pytest_bdd import then, when
 
 from ...signature import sign
-from .patterns import text
+from .patterns import Texts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,8 +38,10 @@ def _forged_signature(world: InvoiceboxWorld, how: str, body: bytes) -> str | No
     return signers[english.get(how, how)]()
 
 
-@when(text("на адрес уведомлений магазина приходит уведомление об оплате заказа, {how}"))
-@when(text("a payment notification of the order arrives at the shop's notification address {how}"))
+@when(Texts(
+    "на адрес уведомлений магазина приходит уведомление об оплате заказа, {how}",
+    "a payment notification of the order arrives at the shop's notification address {how}",
+))
 def forged_notification(invoicebox_world: InvoiceboxWorld, how: str) -> None:
     """A "paid" notification the sandbox did not send: «без подписи», «с подписью случайным
     ключом», «с подписью токеном API вместо ключа», «с подписью другого тела» (English: without a
@@ -51,10 +53,11 @@ def forged_notification(invoicebox_world: InvoiceboxWorld, how: str) -> None:
     world.post_notification(body, _forged_signature(world, how, body))
 
 
-@when(text('на адрес уведомлений магазина приходит подписанное уведомление об оплате заказа, '
-           'где {field} = "{value:Q}"'))
-@when(text('a signed payment notification of the order arrives at the shop\'s notification address '
-           'with {field} = "{value:Q}"'))
+@when(Texts(
+    'на адрес уведомлений магазина приходит подписанное уведомление об оплате заказа, где {field} = "{value:Q}"',
+    "a signed payment notification of the order arrives at the shop's notification address "
+    'with {field} = "{value:Q}"',
+))
 def notification_with_field(invoicebox_world: InvoiceboxWorld, field: str, value: str) -> None:
     """A correctly signed "paid" notification with one field changed (``amount``, ``currencyId``, ``merchantId`` …)."""
     world = invoicebox_world
@@ -63,8 +66,7 @@ def notification_with_field(invoicebox_world: InvoiceboxWorld, field: str, value
     world.post_notification(body, sign(body, world.sandbox.notification_key))
 
 
-@then(text('магазин отвечает HTTP 200 с ошибкой "{code:Q}"'))
-@then(text('the shop answers HTTP 200 with the error "{code:Q}"'))
+@then(Texts('магазин отвечает HTTP 200 с ошибкой "{code:Q}"', 'the shop answers HTTP 200 with the error "{code:Q}"'))
 def shop_answers_error(invoicebox_world: InvoiceboxWorld, code: str) -> None:
     """The shop's answer to the notification posted by the scenario."""
     assert invoicebox_world.answer is not None, "no notification was posted"
@@ -72,8 +74,10 @@ def shop_answers_error(invoicebox_world: InvoiceboxWorld, code: str) -> None:
     assert status == 200 and body["status"] == "error" and body["code"] == code, invoicebox_world.answer
 
 
-@then(text('ИнвойсБокс получил от магазина ответ "{code:Q}" и больше не повторял уведомление'))
-@then(text('InvoiceBox got the answer "{code:Q}" from the shop and did not retry the notification'))
+@then(Texts(
+    'ИнвойсБокс получил от магазина ответ "{code:Q}" и больше не повторял уведомление',
+    'InvoiceBox got the answer "{code:Q}" from the shop and did not retry the notification',
+))
 def final_notification_answer(invoicebox_world: InvoiceboxWorld, code: str) -> None:
     """One attempt, answered with the error code, not delivered and not to be retried."""
     attempts = invoicebox_world.notification_attempts()
@@ -82,15 +86,16 @@ def final_notification_answer(invoicebox_world: InvoiceboxWorld, code: str) -> N
     assert not attempts[0]["delivered"] and not attempts[0]["willRetry"]
 
 
-@when("магазин сверяет заказ с ИнвойсБокс")
-@when("the shop syncs the order with InvoiceBox")
+@when(Texts("магазин сверяет заказ с ИнвойсБокс", "the shop syncs the order with InvoiceBox"))
 def shop_syncs(invoicebox_world: InvoiceboxWorld) -> None:
     """``sync``: the shop asks InvoiceBox for the order's status and catches up (paid, expired, canceled)."""
     invoicebox_world.flow.sync(invoicebox_world.order_id())
 
 
-@then(text('ИнвойсБокс доставил уведомление об оплате {times:d} раза, и оба раза магазин ответил "success"'))
-@then(text('InvoiceBox delivered the payment notification {times:d} times and the shop answered "success" each time'))
+@then(Texts(
+    'ИнвойсБокс доставил уведомление об оплате {times:d} раза, и оба раза магазин ответил "success"',
+    'InvoiceBox delivered the payment notification {times:d} times and the shop answered "success" each time',
+))
 def delivered_times(invoicebox_world: InvoiceboxWorld, times: int) -> None:
     """The same notification, byte for byte, delivered and answered "success" each time."""
     world = invoicebox_world
@@ -100,22 +105,22 @@ def delivered_times(invoicebox_world: InvoiceboxWorld, times: int) -> None:
     assert len({a["body"] for a in attempts}) == 1, "the same notification, byte for byte"
 
 
-@then("оплата записана в журнал заказа один раз")
-@then("the payment is in the order's journal once")
+@then(Texts("оплата записана в журнал заказа один раз", "the payment is in the order's journal once"))
 def payment_journaled_once(invoicebox_world: InvoiceboxWorld) -> None:
     """Exactly one ``confirm_payment`` in the journal."""
     assert [j.trigger for j in invoicebox_world.journal()].count("confirm_payment") == 1
 
 
-@then("оплата не записана в журнал заказа")
-@then("the payment is not in the order's journal")
+@then(Texts("оплата не записана в журнал заказа", "the payment is not in the order's journal"))
 def payment_not_journaled(invoicebox_world: InvoiceboxWorld) -> None:
     """No ``confirm_payment`` in the journal."""
     assert "confirm_payment" not in [j.trigger for j in invoicebox_world.journal()]
 
 
-@when("ИнвойсБокс повторно доставляет уведомление об оплате заказа")
-@when("InvoiceBox delivers the payment notification again")
+@when(Texts(
+    "ИнвойсБокс повторно доставляет уведомление об оплате заказа",
+    "InvoiceBox delivers the payment notification again",
+))
 def invoicebox_redelivers(invoicebox_world: InvoiceboxWorld) -> None:
     """One more delivery of the same bytes, as InvoiceBox's retries do."""
     world = invoicebox_world
@@ -124,8 +129,7 @@ def invoicebox_redelivers(invoicebox_world: InvoiceboxWorld) -> None:
     world.sandbox.wait_idle()
 
 
-@when("ИнвойсБокс доставляет придержанное уведомление")
-@when("InvoiceBox delivers the held notification")
+@when(Texts("ИнвойсБокс доставляет придержанное уведомление", "InvoiceBox delivers the held notification"))
 def invoicebox_delivers_held(invoicebox_world: InvoiceboxWorld) -> None:
     """The notification held back so far reaches the shop now."""
     world = invoicebox_world
@@ -134,23 +138,26 @@ def invoicebox_delivers_held(invoicebox_world: InvoiceboxWorld) -> None:
     world.sandbox.wait_idle()
 
 
-@when("ИнвойсБокс доставляет запоздавшие уведомления")
-@when("InvoiceBox delivers the late notifications")
+@when(Texts("ИнвойсБокс доставляет запоздавшие уведомления", "InvoiceBox delivers the late notifications"))
 def invoicebox_delivers_late(invoicebox_world: InvoiceboxWorld) -> None:
     """Wait until the sandbox has sent everything that is due, late notifications included."""
     invoicebox_world.sandbox.wait_idle()
 
 
-@then(text('на последнее уведомление магазин ответил "{status:Q}"'))
-@then(text('the shop answered the last notification with "{status:Q}"'))
+@then(Texts(
+    'на последнее уведомление магазин ответил "{status:Q}"',
+    'the shop answered the last notification with "{status:Q}"',
+))
 def last_answer(invoicebox_world: InvoiceboxWorld, status: str) -> None:
     """The body of the shop's answer to InvoiceBox's latest attempt."""
     last = invoicebox_world.notification_attempts()[-1]
     assert last["status"] == 200 and invoicebox_world.decoded(last["response"]) == {"status": status}
 
 
-@then(text('уведомление о заказе "{first:Q}" пришло в магазин раньше уведомления о заказе "{second:Q}"'))
-@then(text('the notification of the order "{first:Q}" reached the shop before that of the order "{second:Q}"'))
+@then(Texts(
+    'уведомление о заказе "{first:Q}" пришло в магазин раньше уведомления о заказе "{second:Q}"',
+    'the notification of the order "{first:Q}" reached the shop before that of the order "{second:Q}"',
+))
 def notified_in_order(invoicebox_world: InvoiceboxWorld, first: str, second: str) -> None:
     """Compares the journal positions of the two orders' payment confirmations."""
     def confirmation(label: str) -> int:
@@ -161,8 +168,10 @@ def notified_in_order(invoicebox_world: InvoiceboxWorld, first: str, second: str
     assert confirmation(first) < confirmation(second)
 
 
-@when("ИнвойсБокс присылает тестовое уведомление мониторинга")
-@when("InvoiceBox sends its monitoring test notification")
+@when(Texts(
+    "ИнвойсБокс присылает тестовое уведомление мониторинга",
+    "InvoiceBox sends its monitoring test notification",
+))
 def monitoring_notification(invoicebox_world: InvoiceboxWorld) -> None:
     """The notification with id ffffffff-… and no order, to the shop's notification address."""
     world = invoicebox_world
@@ -171,8 +180,10 @@ def monitoring_notification(invoicebox_world: InvoiceboxWorld) -> None:
     world.test_attempt = world.sandbox.send_test_notification(url=world.shop.notification_url)
 
 
-@then(text('магазин ответил на тестовое уведомление HTTP 200 "{answer:Q}"'))
-@then(text('the shop answered the test notification with HTTP 200 "{answer:Q}"'))
+@then(Texts(
+    'магазин ответил на тестовое уведомление HTTP 200 "{answer:Q}"',
+    'the shop answered the test notification with HTTP 200 "{answer:Q}"',
+))
 def monitoring_answer(invoicebox_world: InvoiceboxWorld, answer: str) -> None:
     """"success", or the error code the shop answered with."""
     attempt = invoicebox_world.test_attempt
@@ -184,8 +195,7 @@ def monitoring_answer(invoicebox_world: InvoiceboxWorld, answer: str) -> None:
         assert body["status"] == "error" and body["code"] == answer and not attempt["delivered"]
 
 
-@then("ИнвойсБокс не присылал уведомлений")
-@then("InvoiceBox sent no notification")
+@then(Texts("ИнвойсБокс не присылал уведомлений", "InvoiceBox sent no notification"))
 def no_notifications(invoicebox_world: InvoiceboxWorld) -> None:
     """No payment notification of the order, delivered or not."""
     assert invoicebox_world.notification_attempts() == []

@@ -27,10 +27,28 @@ TYPES: dict[str, Any] = {
 }
 
 
-def text(pattern: str) -> parsers.parse:
-    """A step pattern: ``"{name:Q}"`` is one quoted value, ``{n:d}`` an integer, ``{days:Days}``
-    a number of days ("4 дня", "1 day"), ``{sum:Amount}`` an amount ("3420.50")."""
-    return parsers.parse(pattern, extra_types=TYPES)
+class Texts(parsers.StepParser):
+    """One step's texts, in Russian and in English: it matches any of them.
+
+    One parser (so one pytest fixture) per step rather than per text halves what loading the
+    library costs. A text without ``{…}`` fields matches exactly; one with fields is a ``parse``
+    pattern: ``"{name:Q}"`` is one quoted value, ``{n:d}`` an integer, ``{days:Days}`` a number
+    of days ("4 дня", "1 day"), ``{sum:Amount}`` an amount ("3420.50").
+    """
+
+    def __init__(self, *patterns: str) -> None:
+        super().__init__(" | ".join(patterns))  # pytest-bdd names the step's fixture after it
+        self.patterns = patterns
+        self._parsers = [parsers.parse(p, extra_types=TYPES) if "{" in p else parsers.string(p) for p in patterns]
+
+    def is_matching(self, name: str) -> bool:
+        return any(parser.is_matching(name) for parser in self._parsers)
+
+    def parse_arguments(self, name: str) -> dict[str, Any] | None:
+        for parser in self._parsers:
+            if parser.is_matching(name):
+                return parser.parse_arguments(name)
+        return None
 
 
 def display(pattern: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pytest_bdd import given, then, when
 
 from ..vocabulary import money
-from .patterns import text
+from .patterns import Texts
 
 if TYPE_CHECKING:
     from ..world import InvoiceboxWorld
@@ -23,24 +23,23 @@ if TYPE_CHECKING:
 PAY_FORM = 'id="pay-form"'
 
 
-@given("Покупатель создает заказ")
-@when("Покупатель создает заказ")
-@given("the buyer places the order")
-@when("the buyer places the order")
+@given(Texts("Покупатель создает заказ", "the buyer places the order"))
+@when(Texts("Покупатель создает заказ", "the buyer places the order"))
 def buyer_places_order(invoicebox_world: InvoiceboxWorld) -> None:
     """Documented step 1: the shop records the order ("оформлен"); InvoiceBox knows nothing yet."""
     invoicebox_world.place()
 
 
-@when("Магазин вызывает метод создания заказа")
-@when("the shop creates the order at InvoiceBox")
+@when(Texts("Магазин вызывает метод создания заказа", "the shop creates the order at InvoiceBox"))
 def shop_creates_invoice(invoicebox_world: InvoiceboxWorld) -> None:
     """Documented steps 2–3: ``request_invoice``."""
     invoicebox_world.flow.request_invoice(invoicebox_world.order_id())
 
 
-@then("ИнвойсБокс возвращает идентификатор заказа и ссылку на оплату")
-@then("InvoiceBox returns the order id and the payment link")
+@then(Texts(
+    "ИнвойсБокс возвращает идентификатор заказа и ссылку на оплату",
+    "InvoiceBox returns the order id and the payment link",
+))
 def invoicebox_returns_link(invoicebox_world: InvoiceboxWorld) -> None:
     """The shop holds InvoiceBox's id and payment link, InvoiceBox has the order unpaid with the
     shop's number and amount, and the answer's X-Request-Id is in the journal."""
@@ -57,10 +56,14 @@ def invoicebox_returns_link(invoicebox_world: InvoiceboxWorld) -> None:
     assert len(answered) == 1 and answered[0].request_id, "the answer's X-Request-Id is journaled"
 
 
-@when("Магазин перенаправляет покупателя на платёжную страницу")
-@given("Магазин перенаправил покупателя на платёжную страницу")
-@when("the shop redirects the buyer to the payment page")
-@given("the shop redirected the buyer to the payment page")
+@when(Texts(
+    "Магазин перенаправляет покупателя на платёжную страницу",
+    "the shop redirects the buyer to the payment page",
+))
+@given(Texts(
+    "Магазин перенаправил покупателя на платёжную страницу",
+    "the shop redirected the buyer to the payment page",
+))
 def shop_redirects_buyer(invoicebox_world: InvoiceboxWorld) -> None:
     """Documented step 4: ``redirect_buyer`` gives the order's payment link."""
     world = invoicebox_world
@@ -69,15 +72,19 @@ def shop_redirects_buyer(invoicebox_world: InvoiceboxWorld) -> None:
     world.payment_urls[world.order_id()] = url
 
 
-@when("Покупатель взаимодействует с платёжной страницей и получает счёт")
-@when("the buyer opens the payment page and gets the invoice")
+@when(Texts(
+    "Покупатель взаимодействует с платёжной страницей и получает счёт",
+    "the buyer opens the payment page and gets the invoice",
+))
 def buyer_opens_page(invoicebox_world: InvoiceboxWorld) -> None:
     """Documented step 5: the buyer's GET of the payment page."""
     invoicebox_world.page = invoicebox_world.buyer.open(invoicebox_world.payment_url())
 
 
-@then("на платёжной странице видны позиции и сумма заказа")
-@then("the payment page shows the order's lines and amount")
+@then(Texts(
+    "на платёжной странице видны позиции и сумма заказа",
+    "the payment page shows the order's lines and amount",
+))
 def page_shows_order(invoicebox_world: InvoiceboxWorld) -> None:
     """Every line's name and the order's amount are on the page, with its pay button."""
     world = invoicebox_world
@@ -90,8 +97,7 @@ def page_shows_order(invoicebox_world: InvoiceboxWorld) -> None:
     assert PAY_FORM in page
 
 
-@then("на платёжной странице видны реквизиты покупателя")
-@then("the payment page shows the buyer's details")
+@then(Texts("на платёжной странице видны реквизиты покупателя", "the payment page shows the buyer's details"))
 def page_shows_legal_details(invoicebox_world: InvoiceboxWorld) -> None:
     """A legal buyer's INN is on the page, with its pay button."""
     world = invoicebox_world
@@ -101,15 +107,13 @@ def page_shows_legal_details(invoicebox_world: InvoiceboxWorld) -> None:
     assert isinstance(inn, str) and inn in world.page, inn
 
 
-@when("Покупатель оплачивает счёт")
-@when("the buyer pays the invoice")
+@when(Texts("Покупатель оплачивает счёт", "the buyer pays the invoice"))
 def buyer_pays_invoice(invoicebox_world: InvoiceboxWorld) -> None:
     """Documented step 6: the buyer presses «Оплатить» (the notification follows in the background)."""
     invoicebox_world.location = invoicebox_world.buyer.pay(invoicebox_world.payment_url())
 
 
-@then("ИнвойсБокс перенаправляет покупателя на сайт магазина")
-@then("InvoiceBox redirects the buyer to the shop")
+@then(Texts("ИнвойсБокс перенаправляет покупателя на сайт магазина", "InvoiceBox redirects the buyer to the shop"))
 def invoicebox_redirects_to_shop(invoicebox_world: InvoiceboxWorld) -> None:
     """To the shop's success URL, after the payment; the order is "completed" at InvoiceBox."""
     world = invoicebox_world
@@ -119,8 +123,7 @@ def invoicebox_redirects_to_shop(invoicebox_world: InvoiceboxWorld) -> None:
     assert world.sandbox.order(world.invoicebox_id())["status"] == "completed"
 
 
-@then("ИнвойсБокс уведомляет Магазин об успешной оплате")
-@then("InvoiceBox notifies the shop of the payment")
+@then(Texts("ИнвойсБокс уведомляет Магазин об успешной оплате", "InvoiceBox notifies the shop of the payment"))
 def invoicebox_notifies_shop(invoicebox_world: InvoiceboxWorld) -> None:
     """The last notification was delivered, correctly signed, answered "success", and the shop
     confirmed the payment once, as the notification's doing."""
@@ -136,30 +139,35 @@ def invoicebox_notifies_shop(invoicebox_world: InvoiceboxWorld) -> None:
     assert len(confirmed) == 1 and confirmed[0].actor == "invoicebox-notification"
 
 
-@when("покупатель оплачивает заказ на платёжной странице")
-@when("the buyer pays on the payment page")
+@when(Texts("покупатель оплачивает заказ на платёжной странице", "the buyer pays on the payment page"))
 def buyer_pays_on_page(invoicebox_world: InvoiceboxWorld) -> None:
     """Open the page, pay, and wait until InvoiceBox has done everything that follows."""
     invoicebox_world.pay()
 
 
-@when(text('покупатель оплачивает заказ "{label:Q}" на платёжной странице'))
-@when(text('the buyer pays the order "{label:Q}" on the payment page'))
+@when(Texts(
+    'покупатель оплачивает заказ "{label:Q}" на платёжной странице',
+    'the buyer pays the order "{label:Q}" on the payment page',
+))
 def buyer_pays_labelled(invoicebox_world: InvoiceboxWorld, label: str) -> None:
     """The same for a named order."""
     invoicebox_world.pay(label)
 
 
-@when("покупатель оплачивает заказ на платёжной странице и сразу возвращается на сайт магазина")
-@when("the buyer pays on the payment page and comes straight back to the shop")
+@when(Texts(
+    "покупатель оплачивает заказ на платёжной странице и сразу возвращается на сайт магазина",
+    "the buyer pays on the payment page and comes straight back to the shop",
+))
 def buyer_pays_and_returns(invoicebox_world: InvoiceboxWorld) -> None:
     """Pay and follow the redirect at once, without waiting for InvoiceBox's notification."""
     invoicebox_world.pay(wait=False)
     invoicebox_world.return_to_shop(success=True)
 
 
-@when("покупатель отказывается от оплаты на платёжной странице")
-@when("the buyer declines to pay on the payment page")
+@when(Texts(
+    "покупатель отказывается от оплаты на платёжной странице",
+    "the buyer declines to pay on the payment page",
+))
 def buyer_declines(invoicebox_world: InvoiceboxWorld) -> None:
     """The buyer presses «Отказаться»."""
     world = invoicebox_world
@@ -168,8 +176,10 @@ def buyer_declines(invoicebox_world: InvoiceboxWorld) -> None:
     world.sandbox.wait_idle()
 
 
-@then("ИнвойсБокс перенаправляет покупателя на адрес неуспешной оплаты")
-@then("InvoiceBox sends the buyer to the shop's failure address")
+@then(Texts(
+    "ИнвойсБокс перенаправляет покупателя на адрес неуспешной оплаты",
+    "InvoiceBox sends the buyer to the shop's failure address",
+))
 def redirected_to_fail_url(invoicebox_world: InvoiceboxWorld) -> None:
     """To the shop's fail URL; the order stays unpaid ("created") at InvoiceBox."""
     world = invoicebox_world
@@ -177,24 +187,27 @@ def redirected_to_fail_url(invoicebox_world: InvoiceboxWorld) -> None:
     assert world.sandbox.order(world.invoicebox_id())["status"] == "created"
 
 
-@when("покупатель возвращается на сайт магазина по адресу успешной оплаты")
-@when("покупатель ещё раз возвращается на сайт магазина по адресу успешной оплаты")
-@when("the buyer returns to the shop's success address")
-@when("the buyer returns to the shop's success address again")
+@when(Texts(
+    "покупатель возвращается на сайт магазина по адресу успешной оплаты",
+    "покупатель ещё раз возвращается на сайт магазина по адресу успешной оплаты",
+    "the buyer returns to the shop's success address",
+    "the buyer returns to the shop's success address again",
+))
 def buyer_returns(invoicebox_world: InvoiceboxWorld) -> None:
     """The buyer follows InvoiceBox's redirect to the success URL (``buyer_returned``)."""
     invoicebox_world.return_to_shop(success=True)
 
 
-@when("покупатель возвращается на сайт магазина по адресу неуспешной оплаты")
-@when("the buyer returns to the shop's failure address")
+@when(Texts(
+    "покупатель возвращается на сайт магазина по адресу неуспешной оплаты",
+    "the buyer returns to the shop's failure address",
+))
 def buyer_returns_failed(invoicebox_world: InvoiceboxWorld) -> None:
     """The buyer follows the redirect to the fail URL: "оплата отклонена"."""
     invoicebox_world.return_to_shop(success=False)
 
 
-@then("оплатить заказ на платёжной странице нельзя")
-@then("the order cannot be paid on the payment page")
+@then(Texts("оплатить заказ на платёжной странице нельзя", "the order cannot be paid on the payment page"))
 def cannot_pay(invoicebox_world: InvoiceboxWorld) -> None:
     """The page has no pay button, paying is refused with HTTP 409, and nothing changed at InvoiceBox."""
     import requests

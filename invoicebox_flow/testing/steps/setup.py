@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pytest_bdd import given, when
 
-from .patterns import text
+from .patterns import Texts
 
 if TYPE_CHECKING:
     from ..world import InvoiceboxWorld
@@ -29,52 +29,60 @@ CREATE_FAULTS = {
 }
 
 
-@given("магазин настроен с неверным ключом уведомлений")
-@given("the shop is configured with a wrong notification key")
+@given(Texts(
+    "магазин настроен с неверным ключом уведомлений",
+    "the shop is configured with a wrong notification key",
+))
 def shop_with_wrong_key(invoicebox_world: InvoiceboxWorld) -> None:
     """The shop's notification key is not InvoiceBox's: genuine notifications fail its check."""
     invoicebox_world.use_shop(notification_key=secrets.token_hex(20))
 
 
-@given("магазин не может выполнить ни одного заказа")
-@given("the shop cannot fulfil any order")
+@given(Texts("магазин не может выполнить ни одного заказа", "the shop cannot fulfil any order"))
 def shop_cannot_fulfil(invoicebox_world: InvoiceboxWorld) -> None:
     """The shop's ``can_fulfil`` refuses every order: a paid one is answered "shipping_unavailable"."""
     invoicebox_world.use_shop(can_fulfil=lambda order: False)
 
 
-@given("ИнвойсБокс доставит следующее уведомление дважды")
-@given("InvoiceBox will deliver the next notification twice")
+@given(Texts(
+    "ИнвойсБокс доставит следующее уведомление дважды",
+    "InvoiceBox will deliver the next notification twice",
+))
 def next_notification_twice(invoicebox_world: InvoiceboxWorld) -> None:
     """The sandbox's ``duplicate`` fault: the same bytes, delivered twice."""
     invoicebox_world.sandbox.inject_notification_fault("duplicate")
 
 
-@given("ИнвойсБокс придержит следующее уведомление до отправки следующего за ним")
-@given("InvoiceBox will hold the next notification back until the one after it is sent")
+@given(Texts(
+    "ИнвойсБокс придержит следующее уведомление до отправки следующего за ним",
+    "InvoiceBox will hold the next notification back until the one after it is sent",
+))
 def next_notification_held(invoicebox_world: InvoiceboxWorld) -> None:
     """The sandbox's ``reorder`` fault: delivered after the next one, or by ``ИнвойсБокс доставляет
     придержанное уведомление``."""
     invoicebox_world.sandbox.inject_notification_fault("reorder")
 
 
-@given("ИнвойсБокс потеряет следующее уведомление")
-@given("InvoiceBox will lose the next notification")
+@given(Texts("ИнвойсБокс потеряет следующее уведомление", "InvoiceBox will lose the next notification"))
 def next_notification_lost(invoicebox_world: InvoiceboxWorld) -> None:
     """The next notification never reaches the shop (held back by the ``reorder`` fault, and no
     other notification follows in the scenario): the shop learns of the payment by ``sync``."""
     invoicebox_world.sandbox.inject_notification_fault("reorder")
 
 
-@given(text("ИнвойсБокс задержит следующее уведомление на {seconds:g} с"))
-@given(text("InvoiceBox will deliver the next notification {seconds:g} s late"))
+@given(Texts(
+    "ИнвойсБокс задержит следующее уведомление на {seconds:g} с",
+    "InvoiceBox will deliver the next notification {seconds:g} s late",
+))
 def next_notification_late(invoicebox_world: InvoiceboxWorld, seconds: float) -> None:
     """The sandbox's ``delay`` fault: the notification leaves ``seconds`` later than it would."""
     invoicebox_world.sandbox.inject_notification_fault("delay", delay=seconds)
 
 
-@given("сумма заказа изменена в ИнвойсБокс в обход магазина")
-@given("the order's amount was changed at InvoiceBox behind the shop's back")
+@given(Texts(
+    "сумма заказа изменена в ИнвойсБокс в обход магазина",
+    "the order's amount was changed at InvoiceBox behind the shop's back",
+))
 def amount_changed_behind_shop(invoicebox_world: InvoiceboxWorld) -> None:
     """The order's first line, one unit of it, replaces the basket at InvoiceBox (an API update)."""
     world = invoicebox_world
@@ -83,8 +91,10 @@ def amount_changed_behind_shop(invoicebox_world: InvoiceboxWorld) -> None:
     assert changed.amount != world.view().amount
 
 
-@given(text('в личном кабинете ИнвойсБокс уже вернули {quantity:d} шт. "{sku:Q}"'))
-@given(text('{quantity:d} of "{sku:Q}" were already refunded in the InvoiceBox dashboard'))
+@given(Texts(
+    'в личном кабинете ИнвойсБокс уже вернули {quantity:d} шт. "{sku:Q}"',
+    '{quantity:d} of "{sku:Q}" were already refunded in the InvoiceBox dashboard',
+))
 def refunded_in_dashboard(invoicebox_world: InvoiceboxWorld, quantity: int, sku: str) -> None:
     """A refund the shop did not make (created directly at InvoiceBox)."""
     from ...models import RefundRequest
@@ -96,8 +106,7 @@ def refunded_in_dashboard(invoicebox_world: InvoiceboxWorld, quantity: int, sku:
     world.sandbox.wait_idle()
 
 
-@given(text("ИнвойсБокс на следующее создание заказа {fault}"))
-@given(text("on the next order creation InvoiceBox {fault}"))
+@given(Texts("ИнвойсБокс на следующее создание заказа {fault}", "on the next order creation InvoiceBox {fault}"))
 def create_order_fault(invoicebox_world: InvoiceboxWorld, fault: str) -> None:
     """A fault of the next create call: «создаёт его и отвечает 500», «создаёт его и отвечает
     дольше таймаута», «создаёт его и обрывает соединение», «отвечает 500, ничего не создав»
@@ -109,32 +118,35 @@ def create_order_fault(invoicebox_world: InvoiceboxWorld, fault: str) -> None:
     invoicebox_world.sandbox.inject_fault("create_order", kind, delay=delay)
 
 
-@given(text("в ИнвойсБокс уже прошло {days:Days}, а магазин об этом не знает"))
-@given(text("{days:Days} have already passed at InvoiceBox without the shop knowing"))
-@when(text("проходит {days:Days}"))
-@when(text("{days:Days} pass"))
-@when(text("{days:Days} passes"))
+@given(Texts(
+    "в ИнвойсБокс уже прошло {days:Days}, а магазин об этом не знает",
+    "{days:Days} have already passed at InvoiceBox without the shop knowing",
+))
+@when(Texts("проходит {days:Days}", "{days:Days} pass", "{days:Days} passes"))
 def days_pass(invoicebox_world: InvoiceboxWorld, days: int) -> None:
     """The sandbox's clock moves on: unpaid orders past their expiration date expire."""
     invoicebox_world.sandbox.advance_clock(days * 86400)
 
 
-@given(text("ИнвойсБокс пропускает не больше {limit:d} запросов за {seconds:d} секунду"))
-@given(text("InvoiceBox lets through at most {limit:d} requests per {seconds:d} s"))
+@given(Texts(
+    "ИнвойсБокс пропускает не больше {limit:d} запросов за {seconds:d} секунду",
+    "InvoiceBox lets through at most {limit:d} requests per {seconds:d} s",
+))
 def rate_limited_invoicebox(invoicebox_world: InvoiceboxWorld, limit: int, seconds: int) -> None:
     """A sandbox of the scenario's own with this rate limit (before the shop is used)."""
     invoicebox_world.use_sandbox(rate_limit=limit, rate_window=float(seconds))
 
 
-@given("клиент магазина не ограничивает темп")
-@given("the shop's client does not pace itself")
+@given(Texts("клиент магазина не ограничивает темп", "the shop's client does not pace itself"))
 def unpaced_client(invoicebox_world: InvoiceboxWorld) -> None:
     """No client-side rate limiter and no retries of reads: every 429 shows."""
     invoicebox_world.use_client(rate_limit=None, max_read_retries=0)
 
 
-@given(text("клиент магазина ограничивает себя {limit:d} запросами за {seconds:d} секунду"))
-@given(text("the shop's client paces itself to {limit:d} requests per {seconds:d} s"))
+@given(Texts(
+    "клиент магазина ограничивает себя {limit:d} запросами за {seconds:d} секунду",
+    "the shop's client paces itself to {limit:d} requests per {seconds:d} s",
+))
 def paced_client(invoicebox_world: InvoiceboxWorld, limit: int, seconds: int) -> None:
     """The client's own :class:`~invoicebox_flow.RateLimiter`."""
     from ...ratelimit import RateLimiter
@@ -142,8 +154,10 @@ def paced_client(invoicebox_world: InvoiceboxWorld, limit: int, seconds: int) ->
     invoicebox_world.use_client(rate_limit=RateLimiter(limit, float(seconds)))
 
 
-@when(text("магазин подряд делает {count:d} запросов проверки авторизации"))
-@when(text("the shop checks its authorisation {count:d} times in a row"))
+@when(Texts(
+    "магазин подряд делает {count:d} запросов проверки авторизации",
+    "the shop checks its authorisation {count:d} times in a row",
+))
 def many_auth_checks(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """``check_auth`` ``count`` times; the 429s are counted, not raised."""
     from ...errors import RateLimitError

@@ -14,7 +14,7 @@ from pytest_bdd import then
 
 from .. import vocabulary
 from ..vocabulary import money
-from .patterns import text
+from .patterns import Texts
 
 if TYPE_CHECKING:
     from ..world import InvoiceboxWorld
@@ -25,30 +25,26 @@ JOURNAL_COLUMNS = {"trigger": "trigger", "действие": "trigger", "state":
 REFUNDABLE_COLUMNS = vocabulary.BASKET_COLUMNS | {"amount": "amount", "сумма": "amount"}
 
 
-@then(text('заказ в состоянии "{state:Q}"'))
-@then(text('the order is in the state "{state:Q}"'))
+@then(Texts('заказ в состоянии "{state:Q}"', 'the order is in the state "{state:Q}"'))
 def order_in_state(invoicebox_world: InvoiceboxWorld, state: str) -> None:
     """The state by its Russian name («оплачен»), its value ("paid") or with spaces ("payment link issued")."""
     assert invoicebox_world.view().state.value == vocabulary.state_value(state)
 
 
-@then(text('заказ "{label:Q}" в состоянии "{state:Q}"'))
-@then(text('the order "{label:Q}" is in the state "{state:Q}"'))
+@then(Texts('заказ "{label:Q}" в состоянии "{state:Q}"', 'the order "{label:Q}" is in the state "{state:Q}"'))
 def labelled_order_in_state(invoicebox_world: InvoiceboxWorld, label: str, state: str) -> None:
     """The same for a named order."""
     assert invoicebox_world.view(label).state.value == vocabulary.state_value(state)
 
 
-@then("заказ не изменился")
-@then("the order has not changed")
+@then(Texts("заказ не изменился", "the order has not changed"))
 def order_unchanged(invoicebox_world: InvoiceboxWorld) -> None:
     """The order, its journal and InvoiceBox's order are exactly as before the attempt or notification."""
     assert invoicebox_world.before is not None, "no attempt was made"
     assert invoicebox_world.snapshot() == invoicebox_world.before
 
 
-@then(text("действие отклонено: {reason}"))
-@then(text("the action is refused: {reason}"))
+@then(Texts("действие отклонено: {reason}", "the action is refused: {reason}"))
 def action_refused(invoicebox_world: InvoiceboxWorld, reason: str) -> None:
     """The typed error of the last attempt: «недопустимо в текущем состоянии», «превышает
     оплаченное», «ИнвойсБокс отклонил запрос», «результат неизвестен», «неверные данные» (not
@@ -57,8 +53,10 @@ def action_refused(invoicebox_world: InvoiceboxWorld, reason: str) -> None:
     assert isinstance(invoicebox_world.error, vocabulary.refusal(reason)), repr(invoicebox_world.error)
 
 
-@then(text("сумма заказа {amount:Amount}, в том числе НДС {vat:Amount}"))
-@then(text("the order's amount is {amount:Amount} including {vat:Amount} VAT"))
+@then(Texts(
+    "сумма заказа {amount:Amount}, в том числе НДС {vat:Amount}",
+    "the order's amount is {amount:Amount} including {vat:Amount} VAT",
+))
 def order_amount(invoicebox_world: InvoiceboxWorld, amount: str, vat: str) -> None:
     """The order's total and VAT in the shop and at InvoiceBox."""
     view = invoicebox_world.view()
@@ -68,8 +66,7 @@ def order_amount(invoicebox_world: InvoiceboxWorld, amount: str, vat: str) -> No
         assert (Decimal(remote["amount"]), Decimal(remote["vatAmount"])) == (money(amount), money(vat))
 
 
-@then(text("возвращено {refunded:Amount} из {paid:Amount}"))
-@then(text("{refunded:Amount} of {paid:Amount} has been refunded"))
+@then(Texts("возвращено {refunded:Amount} из {paid:Amount}", "{refunded:Amount} of {paid:Amount} has been refunded"))
 def refunded_so_far(invoicebox_world: InvoiceboxWorld, refunded: str, paid: str) -> None:
     """Refunded and paid amounts in the shop; the refunds at InvoiceBox add up to the same."""
     view = invoicebox_world.view()
@@ -79,31 +76,36 @@ def refunded_so_far(invoicebox_world: InvoiceboxWorld, refunded: str, paid: str)
     assert remote == money(refunded)
 
 
-@then(text('магазин записал в заказ чек "{title:Q}"'))
-@then(text('the shop recorded the "{title:Q}" receipt on the order'))
+@then(Texts('магазин записал в заказ чек "{title:Q}"', 'the shop recorded the "{title:Q}" receipt on the order'))
 def shop_recorded_receipt(invoicebox_world: InvoiceboxWorld, title: str) -> None:
     """The receipt kind is among the order's receipts, as the shop knows them."""
     assert vocabulary.receipt(title).value in {r.type for r in invoicebox_world.view().receipts}
 
 
-@then(text("магазин записал в заказ документы: {documents}"))
-@then(text("the shop recorded the documents on the order: {documents}"))
+@then(Texts(
+    "магазин записал в заказ документы: {documents}",
+    "the shop recorded the documents on the order: {documents}",
+))
 def shop_recorded_documents(invoicebox_world: InvoiceboxWorld, documents: str) -> None:
     """The shipment's reporting documents the order holds, exactly these kinds."""
     recorded = {d.type for d in invoicebox_world.view().documents if not d.type.startswith("refund_")}
     assert recorded == vocabulary.document_kinds(documents), recorded
 
 
-@then(text("магазин записал в заказ документы по возврату: {documents}"))
-@then(text("the shop recorded the refund documents on the order: {documents}"))
+@then(Texts(
+    "магазин записал в заказ документы по возврату: {documents}",
+    "the shop recorded the refund documents on the order: {documents}",
+))
 def shop_recorded_refund_documents(invoicebox_world: InvoiceboxWorld, documents: str) -> None:
     """The refunds' reporting documents the order holds, exactly these kinds."""
     recorded = {d.type for d in invoicebox_world.view().documents if d.type.startswith("refund_")}
     assert recorded == vocabulary.document_kinds(documents, refund=True), recorded
 
 
-@then(text("в журнале заказа Магазин предоставил покупателю документы по {phase}"))
-@then(text("the order's journal shows the shop sent its documents after the {phase}"))
+@then(Texts(
+    "в журнале заказа Магазин предоставил покупателю документы по {phase}",
+    "the order's journal shows the shop sent its documents after the {phase}",
+))
 def documents_journaled(invoicebox_world: InvoiceboxWorld, phase: str) -> None:
     """One successful ``send_documents``, made after the shipment («отгрузке», shipment) or a refund («возврату», refund)."""
     sent = [j for j in invoicebox_world.journal() if j.trigger == "send_documents" and j.outcome == "ok"]
@@ -113,8 +115,7 @@ def documents_journaled(invoicebox_world: InvoiceboxWorld, phase: str) -> None:
     assert sent[0].from_state in vocabulary.named(expected, phase, "phase")
 
 
-@then("в журнале заказа по порядку:")
-@then("the order's journal shows, in order:")
+@then(Texts("в журнале заказа по порядку:", "the order's journal shows, in order:"))
 def journal_in_order(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]]) -> None:
     """The table's triggers (column trigger/действие, optionally state/состояние: the state after
     it) appear among the journal's entries in this order; other entries may come between them."""
@@ -126,8 +127,7 @@ def journal_in_order(invoicebox_world: InvoiceboxWorld, datatable: list[list[str
         assert found, f"the journal has no {row['trigger']} (→ {state}) after the entries before it"
 
 
-@then("к возврату доступны все позиции заказа")
-@then("every line of the order is refundable")
+@then(Texts("к возврату доступны все позиции заказа", "every line of the order is refundable"))
 def everything_refundable(invoicebox_world: InvoiceboxWorld) -> None:
     """The refundable lines the shop got are the order's lines, for its whole paid amount."""
     world = invoicebox_world
@@ -136,8 +136,7 @@ def everything_refundable(invoicebox_world: InvoiceboxWorld) -> None:
     assert sum(i.available_amount for i in world.refundable) == view.paid_amount == view.amount
 
 
-@then("к возврату доступно:")
-@then("the refundable lines are:")
+@then(Texts("к возврату доступно:", "the refundable lines are:"))
 def refundable_lines(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]]) -> None:
     """The refundable lines the shop got: sku/артикул, quantity/количество, optionally amount/сумма."""
     rows = vocabulary.table_rows(datatable, REFUNDABLE_COLUMNS, "refundable lines")
@@ -150,8 +149,7 @@ def refundable_lines(invoicebox_world: InvoiceboxWorld, datatable: list[list[str
             assert item.available_amount == money(row["amount"]), (row, item.available_amount)
 
 
-@then(text("магазин опубликовал события: {names}"))
-@then(text("the shop published the events: {names}"))
+@then(Texts("магазин опубликовал события: {names}", "the shop published the events: {names}"))
 def events_published(invoicebox_world: InvoiceboxWorld, names: str) -> None:
     """The order's lifecycle events, by name, in this order (comma-separated). Skipped, saying
     why, while :class:`OrderFlow` has no ``events()``."""
