@@ -10,11 +10,12 @@ from datetime import datetime, timedelta, timezone
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow, OrderView
 from invoicebox_flow.flows import BUYER, DOCUMENTED_FLOW, SHOP, FlowDefinition, Message
-from invoicebox_flow.models import basket_line
-from invoicebox_flow.models import LegalCustomer, PrivateCustomer
+from invoicebox_flow.models import LegalCustomer
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.store import Store
+from invoicebox_flow.testing import examples
+from invoicebox_flow.testing.examples import course_lines, goods_lines, private_customer  # noqa: F401 (shared)
 from invoicebox_flow.webhook import make_wsgi_app
 
 PG_URL_ENV = "INVOICEBOX_FLOW_TEST_PG_URL"
@@ -22,10 +23,6 @@ FAST_RETRIES = (0.02, 0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1)
 SUCCESS_URL = "http://shop.example/ok"
 FAIL_URL = "http://shop.example/fail"
 
-# A company (10-digit INN with KPP) and a sole proprietor (12-digit INN, no KPP), checksums valid.
-COMPANY = dict(name="ООО «Вектор»", vat_number="7812345675", tax_registration_reason_code="781201001",
-               registration_address="191186, Санкт-Петербург, Невский пр., 1", email="buh@vector.example")
-SOLE_PROPRIETOR = dict(name="ИП Иванов Иван Иванович", vat_number="781234567870", email="ip@ivanov.example")
 
 
 class Shop:
@@ -72,27 +69,11 @@ def packing_flow() -> FlowDefinition:
                           message=Message("Служба доставки", BUYER, "Заказ доставлен")))
 
 
-# --- order data ----------------------------------------------------------------------------
-def course_lines():
-    return [basket_line(sku="COURSE-PY-90", name="Онлайн-курс «Python для аналитиков», доступ 90 дней",
-                        unit_price="1200.00", quantity=2, vat_code="RUS_VAT20", type="service")]
+# --- order data: the samples the feature files name too (invoicebox_flow.testing.examples) ----
 
 
-def goods_lines():
-    return [
-        basket_line(sku="BOOK-1", name="Книга «Python»", unit_price="990.00", quantity=3, vat_code="RUS_VAT10",
-                    type="commodity", payment_type="full_prepayment"),
-        basket_line(sku="MUG-1", name="Кружка", unit_price="450.50", quantity=1, vat_code="RUS_VAT20",
-                    type="commodity"),
-    ]
-
-
-def private_customer():
-    return PrivateCustomer(name="Анна Смирнова", phone="79215550101", email="anna@example.org")
-
-
-def legal_customer(sole_proprietor: bool = False):
-    return LegalCustomer(**(SOLE_PROPRIETOR if sole_proprietor else COMPANY))
+def legal_customer(sole_proprietor: bool = False) -> LegalCustomer:
+    return examples.sole_proprietor() if sole_proprietor else examples.company()
 
 
 def in_days(days: float) -> datetime:

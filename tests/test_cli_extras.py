@@ -25,7 +25,7 @@ def core(tmp_path_factory) -> tuple[tuple[str, ...], dict[str, str]]:
      "the webhook server needs the 'server' extra: pip install 'invoicebox-flow[server]'"),
     (("orders", "list", "--db", "postgresql+psycopg://shop@127.0.0.1/shop"),
      "a PostgreSQL store needs the 'postgres' extra: pip install 'invoicebox-flow[postgres]'"),
-    (("diagrams", "--svg", "--root", "{tmp}"), "rendering SVG needs the 'svg' extra: pip install 'invoicebox-flow[svg]'"),
+    (("diagrams", "--svg", "--root", "{tmp}"), "rendering pictures needs the 'svg' extra: pip install 'invoicebox-flow[svg]'"),
 ], ids=["sandbox", "demo", "webhook-serve", "postgres", "svg"])
 def test_a_missing_extra_is_one_line_naming_it(core, tmp_path, args, message):
     prefix, env = core

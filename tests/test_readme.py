@@ -19,6 +19,8 @@ from invoicebox_flow.signature import sign
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
+pytest_plugins = ["pytester"]
+
 
 def blocks(language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.M | re.S)
@@ -160,3 +162,16 @@ def test_the_draw_your_orders_example(readme_shop, capsys):
     assert "\n".join(block) in printed  # the shipment happened as documented
     # the example never tells the shop the buyer came back: step 7 is missing, numbering goes on at 8
     assert "      autonumber 8" in printed.splitlines()
+def test_the_gherkin_example_runs_in_a_project_of_its_own(pytester):
+    """The three blocks of "Test your shop with Gherkin", each written to the file its first line
+    names, make a project that passes with nothing else (a subprocess: only installed names)."""
+    files = [block_starting("def invoicebox_flow_factory"), *blocks("gherkin"), block_starting('scenarios("features")')]
+    for text in files:
+        first, _, body = text.partition("\n")
+        assert first.startswith("# "), first
+        target = pytester.path / first[2:].strip()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--flow-coverage", timeout=300)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*transitions exercised: * of *"])

@@ -1,5 +1,7 @@
 """The two other ways to start the sandbox: the pytest plugin's fixtures and ``serve()`` from
-a shell. Both run in a child process, as an integrator would use them."""
+a shell. Both run in a child process, as an integrator would use them. The fixtures come from
+the ``invoicebox_flow`` plugin, and from its former home ``invoicebox_flow.sandbox.pytest_plugin``
+for suites that still load that by name."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import requests
 
 import invoicebox_flow
@@ -23,7 +26,8 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def test_the_pytest_plugin_provides_the_fixtures(tmp_path):
+@pytest.mark.parametrize("plugin", ["invoicebox_flow.testing.plugin", "invoicebox_flow.sandbox.pytest_plugin"])
+def test_the_pytest_plugin_provides_the_fixtures(tmp_path, plugin):
     (tmp_path / "test_shop.py").write_text(textwrap.dedent('''
         import pytest, requests
 
@@ -53,10 +57,9 @@ def test_the_pytest_plugin_provides_the_fixtures(tmp_path):
     '''))
     # Load the plugin by module name; block the entry point in case the package is installed.
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:invoicebox_sandbox",
-         "-p", "invoicebox_flow.sandbox.pytest_plugin", "-W", "error::pytest.PytestUnknownMarkWarning",
-         str(tmp_path / "test_shop.py")],
-        cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:invoicebox_flow",
+         "-p", plugin, "-W", "error::pytest.PytestUnknownMarkWarning", str(tmp_path / "test_shop.py")],
+        cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=120, check=False,
     )
     assert "4 passed" in result.stdout, result.stdout + result.stderr
 

@@ -1,10 +1,11 @@
 """The diagrams cannot lie: what the spec scenarios really did draws the documented diagrams,
 and every lifecycle transition and documented step was exercised by some scenario.
 
-The record comes from the scenarios of ``test_specs.py`` run in this session (the conftest
-traces each one after it ran, and orders these tests after it). When this module runs without
-them — alone, or with some scenarios deselected — it runs the whole spec suite in a subprocess
-and reads what that run recorded, so a verdict is never drawn from a partial run.
+The record is the ``invoicebox_flow`` plugin's (:class:`invoicebox_flow.testing.recording.FlowRecord`),
+of the scenarios of ``test_specs.py`` run in this session (the conftest orders these tests
+after them). When this module runs without all of them — alone, or with some scenarios
+deselected — it runs the whole spec suite in a subprocess (``--flow-record``) and reads what
+that run recorded, so a verdict is never drawn from a partial run.
 """
 
 from __future__ import annotations
@@ -13,43 +14,68 @@ import difflib
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SPEC_MODULE, SpecRecord
+from pytest_bdd.feature import get_features
 
 from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import DOCUMENTED_FLOW, SEQUENCES, State, Variant, sequence
 from invoicebox_flow.store import JournalEntry
+from invoicebox_flow.testing.coverage import coverage_of, flow_elements
+from invoicebox_flow.testing.recording import FlowRecord
 from invoicebox_flow.trace import Trace
-from invoicebox_flow.tracing import describe_transition, event_steps, fired_transitions, journal_steps
+from invoicebox_flow.tracing import event_steps, fired_transitions, journal_steps
 
-SPEC_TIMEOUT = 600  # seconds for the whole spec suite in a subprocess; it normally takes about a minute
+SPEC_MODULE = Path("tests") / "test_specs.py"
+SPEC_TIMEOUT = 600  # seconds for the whole spec suite in a subprocess; it normally takes under a minute
 
 
-def _run_specs(root: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+def _features_dir(config: pytest.Config) -> Path:
+    base = Path(config.getini("bdd_features_base_dir") or "features")
+    return base if base.is_absolute() else config.rootpath / base
+
+
+def _defined_scenarios(features: Path) -> int:
+    """How many test items the feature files define: one per scenario, one per outline example."""
+    count = 0
+    for feature in get_features([str(features)]):
+        for template in feature.scenarios.values():
+            count += sum(len(list(examples.as_contexts())) for examples in template.examples) or 1
+    return count
+
+
+def _run_specs(root: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(Path("tests") / SPEC_MODULE), "-q", "-p", "no:cacheprovider",
-         "-p", "no:randomly", f"--spec-record={out}", *extra],
-        cwd=root, capture_output=True, text=True, timeout=SPEC_TIMEOUT,
+        [sys.executable, "-m", "pytest", str(SPEC_MODULE), "-q", "-p", "no:cacheprovider",
+         "-p", "no:randomly", f"--flow-record={out}", *extra],
+        cwd=root, capture_output=True, text=True, timeout=SPEC_TIMEOUT, check=False,
     )
 
 
 @pytest.fixture(scope="module")
-def record(spec_record: SpecRecord, request, tmp_path_factory) -> SpecRecord:
-    if spec_record.complete:
-        return spec_record
-    out = tmp_path_factory.mktemp("spec-record") / "record.json"
-    done = _run_specs(request.config.rootpath, out)
-    if not out.exists():
-        pytest.fail(f"the spec suite did not run (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    ran = SpecRecord.from_json(json.loads(out.read_text(encoding="utf-8")))
-    if done.returncode != 0:
-        summary = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
-        ran.errors.append("spec scenarios failed in the subprocess run:\n"
-                          + "\n".join(summary or [done.stdout[-2000:]]))
-    return ran
+def record(invoicebox_flow_record: FlowRecord, spec_scenarios_selected: int, request, tmp_path_factory) -> FlowRecord:
+    """The record of every scenario of ``features/`` (this session's when it ran them all)."""
+    features = _features_dir(request.config)
+    expected = _defined_scenarios(features)
+    if expected and spec_scenarios_selected == expected:
+        ran = invoicebox_flow_record
+    else:
+        out = tmp_path_factory.mktemp("flow-record") / "record.json"
+        done = _run_specs(request.config.rootpath, out)
+        if not out.exists():
+            pytest.fail(f"the spec suite did not run (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        ran = FlowRecord.from_json(json.loads(out.read_text(encoding="utf-8")))
+        if done.returncode != 0:
+            summary = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+            ran.errors.append("spec scenarios failed in the subprocess run:\n"
+                              + "\n".join(summary or [done.stdout[-2000:]]))
+    ours = FlowRecord(errors=list(ran.errors))  # only the scenarios of features/, whoever else ran
+    for scenario in ran.scenarios:
+        if Path(scenario.path).resolve().parent == features.resolve():
+            ours.add(scenario, ran.elements or flow_elements(None))
+    return ours
 
 
 def _diff(expected: str, drawn: str) -> str:
@@ -62,7 +88,7 @@ def _diff(expected: str, drawn: str) -> str:
 
 @pytest.mark.spec_coverage
 @pytest.mark.parametrize("seq", SEQUENCES, ids=lambda s: s.name)
-def test_a_traced_run_draws_the_documented_diagram(record: SpecRecord, seq):
+def test_a_traced_run_draws_the_documented_diagram(record: FlowRecord, seq):
     expected = render_sequence(seq)
     runs = record.trace.runs(seq.name)
     assert runs, f"no scenario ran any step of {seq.name}"
@@ -75,7 +101,7 @@ def test_a_traced_run_draws_the_documented_diagram(record: SpecRecord, seq):
 
 @pytest.mark.spec_coverage
 @pytest.mark.parametrize("seq", SEQUENCES, ids=lambda s: s.name)
-def test_every_scenario_of_a_documented_sequence_runs_it_exactly(record: SpecRecord, seq):
+def test_every_scenario_of_a_documented_sequence_runs_it_exactly(record: FlowRecord, seq):
     """Each scenario of ``features/<sequence>.feature`` ran every documented step once, in order."""
     feature = f"{seq.name}.feature"
     scenarios = [s for s in record.scenarios if s.feature == feature]
@@ -94,22 +120,19 @@ def test_every_scenario_of_a_documented_sequence_runs_it_exactly(record: SpecRec
 
 
 @pytest.mark.spec_coverage
-def test_the_record_is_sound(record: SpecRecord):
+def test_the_record_is_sound(record: FlowRecord):
     assert not record.errors, "\n".join(record.errors)
 
 
 @pytest.mark.spec_coverage
-def test_every_lifecycle_transition_is_exercised_by_a_scenario(record: SpecRecord):
-    missing = [describe_transition(lc, t) for lc in DOCUMENTED_FLOW for t in lc.transitions
-               if (lc.variant, t) not in record.fired]
+def test_every_lifecycle_transition_is_exercised_by_a_scenario(record: FlowRecord):
+    missing = coverage_of(record).missed_transitions
     assert not missing, "no scenario exercised these transitions:\n  " + "\n  ".join(missing)
 
 
 @pytest.mark.spec_coverage
-def test_every_documented_step_is_exercised_by_a_scenario(record: SpecRecord):
-    seen = record.trace.steps_seen()
-    missing = [f"{seq.step_id(step)}: {step.sender} → {step.receiver}: {step.text}"
-               for seq in SEQUENCES for step in seq.steps if (seq.name, step.number) not in seen]
+def test_every_documented_step_is_exercised_by_a_scenario(record: FlowRecord):
+    missing = coverage_of(record).missed_steps
     assert not missing, "no scenario exercised these documented steps:\n  " + "\n  ".join(missing)
 
 
@@ -118,10 +141,10 @@ def test_every_documented_step_is_exercised_by_a_scenario(record: SpecRecord):
 
 def test_trace_diagrams_option_writes_each_scenario_trace(request, tmp_path):
     folder = tmp_path / "traces"
-    node = f"{Path('tests') / SPEC_MODULE}::test_физическое_лицо_оплачивает_заказ_корзина"
+    node = f"{SPEC_MODULE}::test_физическое_лицо_оплачивает_заказ_корзина"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", node, "-q", "-p", "no:cacheprovider", f"--trace-diagrams={folder}"],
-        cwd=request.config.rootpath, capture_output=True, text=True, timeout=SPEC_TIMEOUT,
+        cwd=request.config.rootpath, capture_output=True, text=True, timeout=SPEC_TIMEOUT, check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     pages = sorted(folder.rglob("private-payment--*.md"))
@@ -138,7 +161,7 @@ def test_trace_diagrams_option_writes_each_scenario_trace(request, tmp_path):
 
 def _entry(trigger: str, from_state: State, to_state: State, outcome: str = "ok") -> JournalEntry:
     return JournalEntry(order_id="A-1", trigger=trigger, from_state=from_state, to_state=to_state, actor="shop",
-                        outcome=outcome, at=datetime.now(timezone.utc))
+                        outcome=outcome, at=datetime.now(UTC))
 
 
 def test_send_documents_is_the_shipment_or_the_refund_step_by_the_state_it_left():

@@ -1,45 +1,18 @@
-"""pytest fixtures for a local InvoiceBox (registered as the ``invoicebox_sandbox`` plugin).
+"""Former home of the sandbox's pytest fixtures, kept so that ``-p invoicebox_flow.sandbox.pytest_plugin``
+and ``pytest_plugins = ["invoicebox_flow.sandbox.pytest_plugin"]`` keep working.
 
-* ``invoicebox_sandbox`` — a fresh :class:`~invoicebox_flow.sandbox.Sandbox` per test. Options
-  go through a marker: ``@pytest.mark.invoicebox_sandbox(rate_limit=5, notification_url=...)``.
-* ``invoicebox_sandbox_session`` — one sandbox for the whole session (fast); call ``reset()``
-  where a test needs a clean slate.
-* ``invoicebox_buyer`` — a :class:`~invoicebox_flow.sandbox.Buyer`.
+The fixtures now come from the ``invoicebox_flow`` plugin (:mod:`invoicebox_flow.testing.plugin`),
+which the package registers with pytest on installation; this module only re-exports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
-from .buyer import Buyer
-from .runtime import Sandbox
+from ..testing.fixtures import invoicebox_buyer, invoicebox_sandbox, invoicebox_sandbox_session, register_markers
 
-MARKER = "invoicebox_sandbox"
+__all__ = ["invoicebox_buyer", "invoicebox_sandbox", "invoicebox_sandbox_session"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARKER}(**options): options for the invoicebox_sandbox fixture "
-                                       "(the keyword arguments of invoicebox_flow.sandbox.Sandbox)")
-
-
-@pytest.fixture
-def invoicebox_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict[str, Any] = {}
-    for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
-        options.update(marker.kwargs)
-    with Sandbox(**options) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="session")
-def invoicebox_sandbox_session() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def invoicebox_buyer() -> Buyer:
-    return Buyer()
+    register_markers(config)
