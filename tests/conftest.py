@@ -70,6 +70,7 @@ from invoicebox_flow.flows import DOCUMENTED_FLOW as _DOCUMENTED_FLOW
 from invoicebox_flow.trace import Trace as _Trace
 
 SPEC_MODULE = "test_specs.py"
+SPEC_MODULES = (SPEC_MODULE, "test_reconciliation_specs.py")  # every module running features/
 SPEC_COVERAGE_MARK = "spec_coverage"
 
 
@@ -143,7 +144,7 @@ def pytest_configure(config):
 
 
 def _is_spec_item(item) -> bool:
-    return item.path.name == SPEC_MODULE
+    return item.path.name in SPEC_MODULES
 
 
 def _defined_scenarios(config) -> int:
