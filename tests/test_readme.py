@@ -143,3 +143,17 @@ def test_the_fastapi_recipe(readme_shop):
 
 def test_the_sandbox_example():
     exec(block_starting("with Sandbox() as ib:"), {})
+
+
+def test_the_reconcile_example_heals_a_lost_notification(readme_shop, capsys):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    ib.inject_notification_fault("drop")  # the shop's endpoint was down past every retry
+    Buyer().pay(namespace["payment_url"])
+    ib.wait_idle()
+    assert namespace["flow"].get("A-1001").state.value == "buyer_redirected"
+    capsys.readouterr()
+    exec(block_starting("flow.reconcile("), namespace)
+    assert capsys.readouterr().out == "1 {'missed_payment': 1}\n"
+    assert namespace["flow"].get("A-1001").state.value == "paid"
+    assert [e.trigger for e in namespace["flow"].history("A-1001") if e.actor == "reconcile"] == ["confirm_payment"]
