@@ -106,8 +106,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see (tests/test_imports.py: the
         RefundRequest,
         Shipment,
         ShipmentRequest,
+        basket_line,
     )
-    from .models import basket_line
     from .money import to_money
     from .ratelimit import RateLimiter
     from .reconcile import Drift, Finding, SweepReport

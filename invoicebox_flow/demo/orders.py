@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import attrs
 
 from ..flows import Effect, Phase, State, Variant, sequences_of
-from ..models import BasketItem, LegalCustomer, PrivateCustomer
-from ..models import basket_line
+from ..models import BasketItem, LegalCustomer, PrivateCustomer, basket_line
 
 
 @attrs.frozen

@@ -121,9 +121,10 @@ class SweepLog:
         if not rows:
             return 0
         dialect = postgresql if self.store._is_postgres else sqlite
-        statement = dialect.insert(reconcile_findings).on_conflict_do_nothing()
+        # RETURNING says what was new on both backends (psycopg's rowcount does not here)
+        statement = dialect.insert(reconcile_findings).on_conflict_do_nothing().returning(reconcile_findings.c.kind)
         with self.store._write() as conn:
-            return sum(conn.execute(statement, row).rowcount for row in rows)
+            return sum(len(conn.execute(statement, row).all()) for row in rows)
 
     def set_outcome(self, sweep_id: int, order_id: str, kind: str, outcome: str,
                     detail: Mapping[str, Any] | None = None) -> None:
