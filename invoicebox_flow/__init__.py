@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "Shipment": "models", "ShipmentRequest": "models",
     "basket_line": "models", "to_money": "money",
     "RateLimiter": "ratelimit",
+    "Drift": "reconcile", "Finding": "reconcile", "SweepReport": "reconcile",
     "sign": "signature", "verify": "signature",
     "Store": "store", "StoreRateLimiter": "store",
     "NotificationHandler": "webhook", "make_wsgi_app": "webhook",
@@ -44,11 +45,12 @@ _EXPORTS: dict[str, str] = {
 # A literal list, so that type checkers see the re-exports (tests/test_imports.py: equal to _EXPORTS).
 __all__ = [
     "DOCUMENTED_FLOW", "SEQUENCES", "ApiError", "AuthenticationError", "BasketError", "BasketItem",
-    "ConcurrentUpdateError", "CustomerError", "DefinitionError", "Fact", "FlowDefinition", "FlowError", "IllegalTransitionError", "InvalidRequestError", "InvoiceboxClient",
+    "ConcurrentUpdateError", "CustomerError", "DefinitionError", "Drift", "Fact", "Finding", "FlowDefinition", "FlowError", "IllegalTransitionError", "InvalidRequestError", "InvoiceboxClient",
     "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "Message", "MissingExtraError", "NotFoundError", "NotificationHandler", "Order",
     "OrderFlow", "OrderLine", "OrderNotFoundError", "OrderRequest", "OrderView", "PrivateCustomer", "RateLimitError",
     "RateLimiter", "RefundLimitError", "RefundOrder", "RefundRequest", "RefundableItem", "ResultUnknownError",
-    "ServerError", "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "StoreRateLimiter", "TransportError",
+    "ServerError", "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "StoreRateLimiter",
+    "SweepReport", "TransportError",
     "ValidationError", "Variant", "Worker", "__version__", "basket_line", "make_wsgi_app", "sign", "to_money",
     "verify",
 ]
@@ -108,6 +110,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see (tests/test_imports.py: the
     )
     from .money import to_money
     from .ratelimit import RateLimiter
+    from .reconcile import Drift, Finding, SweepReport
     from .signature import sign, verify
     from .store import Store, StoreRateLimiter
     from .webhook import NotificationHandler, make_wsgi_app

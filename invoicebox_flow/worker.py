@@ -12,6 +12,10 @@ The worker logs (logger ``invoicebox_flow.worker``) its start with the backlog i
 INFO line per item — the order, the transition the call's outcome fired and the outcome —, a
 summary every ``summary_every`` seconds while it works and one when it stops. A failed call is
 logged by the engine (WARNING, with the reason) and stays in the outbox for a later retry.
+
+With ``reconcile_every`` it also sweeps the books every that many seconds (the first sweep at
+start), healing the safe drift (:meth:`OrderFlow.reconcile`); each difference that needs a person
+is a WARNING line.
 """
 
 from __future__ import annotations
@@ -47,8 +51,11 @@ class Tally:
 class Worker:
     """Claims due outbox items of ``flow`` in batches of ``batch`` and performs their calls."""
 
-    def __init__(self, flow: OrderFlow, *, batch: int = 10, summary_every: float = 60.0) -> None:
+    def __init__(self, flow: OrderFlow, *, batch: int = 10, summary_every: float = 60.0,
+                 reconcile_every: float | None = None) -> None:
         self.flow = flow
+        self.reconcile_every = reconcile_every
+        self._next_sweep = time.monotonic()
         self.batch = batch
         self.summary_every = summary_every
         self.stopping = threading.Event()
@@ -115,6 +122,7 @@ class Worker:
                 self.stopping.wait(poll_interval)
                 continue
             self._maybe_summarise()
+            self._maybe_reconcile()
             if claimed:
                 idle_since = time.monotonic()
                 continue
@@ -132,6 +140,20 @@ class Worker:
         if self._period.claimed:
             log.info("last %.0f s: %s; since start: %s", now - self._period_started, self._period, self.total)
         self._period, self._period_started = Tally(), now
+
+    def _maybe_reconcile(self) -> None:
+        if self.reconcile_every is None or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.reconcile_every
+        try:
+            report = self.flow.reconcile(heal=True)
+        except Exception:
+            log.exception("reconciliation sweep failed; the next in %g s", self.reconcile_every)
+            return
+        log.info("reconciliation sweep %d: %d order(s), %d difference(s), %d healed", report.sweep_id,
+                 report.orders, len(report.findings), len(report.healed))
+        for finding in report.needs_human:
+            log.warning("order %s needs a person: %s (%s)", finding.order_id, finding.kind, finding.kind.meaning)
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

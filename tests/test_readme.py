@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from helpers import FAST_RETRIES
-from invoicebox_flow.serving import LoopbackServer
+
 from invoicebox_flow.diagrams import render_sequence
 from invoicebox_flow.flows import sequence
 from invoicebox_flow.sandbox import Buyer, Sandbox
+from invoicebox_flow.serving import LoopbackServer
 from invoicebox_flow.signature import sign
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -175,3 +175,15 @@ def test_the_gherkin_example_runs_in_a_project_of_its_own(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--flow-coverage", timeout=300)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*transitions exercised: * of *"])
+def test_the_reconcile_example_heals_a_lost_notification(readme_shop, capsys):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    ib.inject_notification_fault("drop")  # the shop's endpoint was down past every retry
+    Buyer().pay(namespace["payment_url"])
+    ib.wait_idle()
+    assert namespace["flow"].get("A-1001").state.value == "buyer_redirected"
+    capsys.readouterr()
+    exec(block_starting("flow.reconcile("), namespace)
+    assert capsys.readouterr().out == "1 {'missed_payment': 1}\n"
+    assert namespace["flow"].get("A-1001").state.value == "paid"
+    assert [e.trigger for e in namespace["flow"].history("A-1001") if e.actor == "reconcile"] == ["confirm_payment"]

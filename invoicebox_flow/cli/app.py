@@ -15,6 +15,7 @@ from .demo import demo
 from .diagrams import diagrams
 from .failures import CliError, explain
 from .orders import orders
+from .reconcile import reconcile
 from .sandbox import sandbox
 from .webhook import webhook
 from .worker import worker
@@ -75,5 +76,5 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format=LOG_FORMAT)
 
 
-for command in (demo, sandbox, diagrams, orders, webhook, worker, check_auth):
+for command in (demo, sandbox, diagrams, orders, webhook, worker, check_auth, reconcile):
     main.add_command(command)

@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 @click.option("--batch", default=10, show_default=True, type=click.IntRange(1), help="Items claimed per poll.")
 @click.option("--summary-every", default=60.0, show_default=True, type=click.FloatRange(0.01),
               help="Seconds between summary lines while there is work.")
+@click.option("--reconcile-every", default=None, type=click.FloatRange(1), metavar="SECONDS",
+              help="Also sweep the books that often, healing the safe drift (see `invoicebox-flow reconcile`).")
 @click.option("-v", "--verbose", is_flag=True, help="Also log every InvoiceBox request.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
-def worker(db: str, definition: FlowDefinition, once: bool, poll: float, batch: int, summary_every: float, verbose: bool, quiet: bool) -> None:
+def worker(db: str, definition: FlowDefinition, once: bool, poll: float, batch: int, summary_every: float,
+           reconcile_every: float | None, verbose: bool, quiet: bool) -> None:
     """Perform pending InvoiceBox calls from the outbox (any number of workers, on any hosts).
 
     Needs only the API settings: INVOICEBOX_TOKEN and INVOICEBOX_BASE_URL. Logs its start,
@@ -47,7 +50,8 @@ def worker(db: str, definition: FlowDefinition, once: bool, poll: float, batch: 
         from .backlog import BacklogBarWorker
 
         runner = BacklogBarWorker
-    processed = runner(flow, batch=batch, summary_every=summary_every).run(once=once, poll_interval=poll)
+    processed = runner(flow, batch=batch, summary_every=summary_every,
+                       reconcile_every=reconcile_every).run(once=once, poll_interval=poll)
     click.echo(f"processed {processed} outbox item(s)")
 
 

@@ -174,10 +174,10 @@ class InvoiceboxClient:
         """See :meth:`ShipmentsService.create`."""
         return self.shipments.create(req)
 
-    def list_shipments(self, *, order_id: str | None = None,
-                       filters: Mapping[str, Any] | None = None) -> ResultList[Shipment]:
+    def list_shipments(self, *, order_id: str | None = None, filters: Mapping[str, Any] | None = None,
+                       page: int | None = None, page_size: int | None = None) -> ResultList[Shipment]:
         """See :meth:`ShipmentsService.find`."""
-        return self.shipments.find(order_id=order_id, filters=filters)
+        return self.shipments.find(order_id=order_id, filters=filters, page=page, page_size=page_size)
 
     def refundable_items(self, order_id: str) -> ResultList[RefundableItem]:
         """See :meth:`RefundsService.refundable_items`."""
@@ -187,7 +187,7 @@ class InvoiceboxClient:
         """See :meth:`RefundsService.create`."""
         return self.refunds.create(req, validate=validate)
 
-    def list_refunds(self, *, parent_id: str | None = None,
-                     filters: Mapping[str, Any] | None = None) -> ResultList[RefundOrder]:
+    def list_refunds(self, *, parent_id: str | None = None, filters: Mapping[str, Any] | None = None,
+                     page: int | None = None, page_size: int | None = None) -> ResultList[RefundOrder]:
         """See :meth:`RefundsService.find`."""
-        return self.refunds.find(parent_id=parent_id, filters=filters)
+        return self.refunds.find(parent_id=parent_id, filters=filters, page=page, page_size=page_size)

@@ -42,8 +42,9 @@ class RefundsService:
             by_merchant_order_id, operation="create_refund", merchant_order_id=req.merchant_order_id,
         )
 
-    def find(self, *, parent_id: str | None = None,
-             filters: Mapping[str, Any] | None = None) -> ResultList[RefundOrder]:
-        """``GET /filter/api/order/refund-order`` — refunds, e.g. of one paid order."""
+    def find(self, *, parent_id: str | None = None, filters: Mapping[str, Any] | None = None,
+             page: int | None = None, page_size: int | None = None) -> ResultList[RefundOrder]:
+        """``GET /filter/api/order/refund-order`` — refunds, e.g. of one paid order; one page of
+        them with ``page``/``page_size``."""
         return self._requestor.read_list(LIST_REFUNDS, RefundOrder, filters,
-                                         owner=("parentId", "parent_id", parent_id))
+                                         owner=("parentId", "parent_id", parent_id), page=page, page_size=page_size)

@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from importlib import metadata
 from typing import Any, TypeVar
 
@@ -103,7 +104,10 @@ class Answer:
         """Each item of a list's ``data`` read as a ``cls``; the list and each item carry the
         ``X-Request-Id``."""
         values: list[M] = [cls.from_json(item) for item in self.items()]
-        return ResultList((with_request_id(v, self.request_id) for v in values), self.request_id)
+        meta = self.envelope.get("metaData")
+        total = meta.get("totalCount") if isinstance(meta, dict) else None
+        counted = int(total) if isinstance(total, (int, Decimal)) and not isinstance(total, bool) else None
+        return ResultList((with_request_id(v, self.request_id) for v in values), self.request_id, counted)
 
     def _invalid(self, message: str) -> ApiError:
         # status 200: the write (if it was one) did happen; the answer is what went wrong
@@ -163,14 +167,16 @@ class Requestor:
                                       retry_if=is_retryable)
 
     def read_list(self, endpoint: Endpoint, cls: type[M], filters: Mapping[str, Any] | None = None,
-                  *, owner: tuple[str, str, str | None] | None = None) -> ResultList[M]:
-        """A filter endpoint's list. ``owner`` = (query key, model attribute, value) narrows it
-        to one parent's items, asked of the server and checked again here: the official MCP
-        server warns that the filter "may not work"."""
+                  *, owner: tuple[str, str, str | None] | None = None, page: int | None = None,
+                  page_size: int | None = None) -> ResultList[M]:
+        """A filter endpoint's list (one page of it when ``page``/``page_size`` are given).
+        ``owner`` = (query key, model attribute, value) narrows it to one parent's items, asked
+        of the server and checked again here: the official MCP server warns that the filter
+        "may not work"."""
         query = dict(filters or {})
         if owner is not None and owner[2] is not None:
             query[owner[0]] = owner[2]
-        items = self.read(endpoint, params=build_query(query)).models(cls)
+        items = self.read(endpoint, params=build_query(query, page=page, page_size=page_size)).models(cls)
         if owner is not None and owner[2] is not None:
             items = ResultList((item for item in items if getattr(item, owner[1]) == owner[2]), items.request_id)
         return items

@@ -48,11 +48,13 @@ class ShipmentsService:
             made_by_this_request, operation="create_shipment", object_id=req.order_id,
         )
 
-    def find(self, *, order_id: str | None = None, filters: Mapping[str, Any] | None = None) -> ResultList[Shipment]:
+    def find(self, *, order_id: str | None = None, filters: Mapping[str, Any] | None = None,
+             page: int | None = None, page_size: int | None = None) -> ResultList[Shipment]:
         """Shipments on the documented path ``GET /filter/api/order/shipment`` (the MCP server
-        uses ``/billing/api/order/shipment`` instead; reference §10 item 3)."""
+        uses ``/billing/api/order/shipment`` instead; reference §10 item 3); one page of them
+        with ``page``/``page_size``."""
         return self._requestor.read_list(LIST_SHIPMENTS, Shipment, filters,
-                                         owner=("orderId", "order_id", order_id))
+                                         owner=("orderId", "order_id", order_id), page=page, page_size=page_size)
 
 
 def _lines(items: Iterable[BasketItem]) -> Counter[tuple[str, Decimal]]:

@@ -110,8 +110,10 @@ def with_request_id(obj: T, request_id: str | None) -> T:
 
 
 class ResultList(list[T]):
-    """A plain list of results that also carries the response's ``X-Request-Id``."""
+    """A plain list of results that also carries the response's ``X-Request-Id`` and, for a
+    page of a list endpoint, its ``metaData.totalCount`` (None when the answer has none)."""
 
-    def __init__(self, items: Iterable[T] = (), request_id: str | None = None):
+    def __init__(self, items: Iterable[T] = (), request_id: str | None = None, total_count: int | None = None):
         super().__init__(items)
         self.request_id = request_id
+        self.total_count = total_count

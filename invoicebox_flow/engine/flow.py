@@ -44,6 +44,7 @@ from .views import OrderView, Snapshot
 
 if TYPE_CHECKING:
     from ..diagrams.order import EventSource
+    from ..reconcile import SweepReport
 
 
 def _worker_id() -> str:
@@ -171,6 +172,19 @@ class OrderFlow:
         an expiry or cancellation at InvoiceBox, a shipment InvoiceBox made by itself (an online
         service), a refund paid out or canceled. Applied through the lifecycle's transitions."""
         return self._notifications.sync(order_id)
+
+    def reconcile(self, *, since: datetime | None = None, until: datetime | None = None, heal: bool = False,
+                  batch: int = 100) -> SweepReport:
+        """Compare every order created in ``[since, until)`` (by default: the orders not in a final
+        state and those of the last 7 days) with InvoiceBox, a batch of ``batch`` orders per few
+        list calls, and report each difference (:class:`~invoicebox_flow.reconcile.Drift`). With
+        ``heal`` the safe ones are healed through the lifecycle's transitions, journaled by
+        ``reconcile``. An unfinished sweep of the same window is resumed. See docs/reconcile.md."""
+        from ..reconcile.heal import Healer  # here: the reconcile package is built on the engine's parts
+        from ..reconcile.sweep import Sweeper
+
+        healer = Healer(self._core, self._notifications, self._calls)
+        return Sweeper(self._core, healer).run(since=since, until=until, heal=heal, batch=batch)
 
     # ---- shipment phase ---------------------------------------------------------------------
 

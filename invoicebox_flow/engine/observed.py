@@ -11,7 +11,6 @@ for, a shipment while nothing is left to ship) is logged and left alone: it need
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import attrs
 
@@ -69,9 +68,8 @@ def _refunds(core: Core, snap: Snapshot) -> Snapshot:
 
 
 def _after_cancel(snap: Snapshot, refund_id: str) -> str:
-    """Partially refunded while other refunds stand; else where the first refund started from."""
-    standing = [r for r in snap.doc.refunds if r.id != refund_id and not r.canceled]
-    if standing:
+    """Partially refunded while other refunds stand; else the state the refund was asked from."""
+    if any(r.id != refund_id and not r.canceled for r in snap.doc.refunds):
         return State.PARTIALLY_REFUNDED.value
-    first: Any = next((r for r in snap.doc.refunds if not r.canceled), None)
-    return (first.requested_from if first and first.requested_from else State.PAID.value)
+    canceled = next(r for r in snap.doc.refunds if r.id == refund_id)
+    return canceled.requested_from or State.PAID.value

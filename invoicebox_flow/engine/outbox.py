@@ -73,8 +73,12 @@ class Calls:
         assert view is not None
         return view
 
-    def run(self, item: OutboxItem) -> OrderView:
-        """Make (or reconcile) the work of a claimed outbox item and commit its outcome."""
+    def run(self, item: OutboxItem, *, reconciled_by: str | None = None) -> OrderView:
+        """Make (or reconcile) the work of a claimed outbox item and commit its outcome.
+
+        A retried call first looks its object up, so that the effect happens once; so does any
+        call with ``reconciled_by`` (the actor that saw its effect at InvoiceBox), which then
+        journals the effect it found as its own."""
         snap = self.core.load(item.order_id)
         follow_up = self.follow_ups.get(item.action)
         if follow_up is not None:
@@ -82,15 +86,14 @@ class Calls:
         call = strategy(item)
         triggers = self.core.lifecycle(snap).call(item.action)
         try:
-            result = call.lookup(self.core.client, snap, item.payload) if item.attempts > 1 else None
+            result = call.lookup(self.core.client, snap, item.payload) if item.attempts > 1 or reconciled_by else None
+            found_by = reconciled_by if result is not None else None
             if result is None:
                 result = call.perform(self.core.client, item.payload)
         except _REFUSED as exc:
             if triggers.refused is not None:
-                self.core.commit(snap, Change(
-                    triggers.refused.trigger, "invoicebox", doc=attrs.evolve(snap.doc, resume_state=None),
-                    target=snap.doc.resume_state, request_id=getattr(exc, "request_id", None), outcome="failed",
-                    detail={"error": describe(exc)}, outbox=OutboxWork(complete=item.id, result={"error": describe(exc)})))
+                self.give_up(snap, item.action, "invoicebox", request_id=getattr(exc, "request_id", None),
+                             detail={"error": describe(exc)}, item_id=item.id)
             raise
         except (ResultUnknownError, TransportError, ApiError) as exc:
             self._keep_pending(snap, item, triggers.request.trigger, exc)
@@ -101,11 +104,29 @@ class Calls:
                 f"order {snap.id}: {item.action} outcome unknown ({describe(exc)}); it stays pending and will be "
                 "reconciled by resume() or a worker", merchant_order_id=snap.record.merchant_order_id,
                 cause=exc) from exc
-        accepted = call.accepted(snap, item.payload, result)
+        return self.accept(snap, item.action, item.payload, result, actor=found_by or "invoicebox", item_id=item.id)
+
+    def accept(self, snap: Snapshot, action: str, payload: Mapping[str, Any], result: Any, *,
+               actor: str = "invoicebox", item_id: int | None = None) -> OrderView:
+        """Commit the accepted outcome of the call ``action`` made with ``payload``: InvoiceBox's
+        answer, or the object a lookup found; completes the outbox item ``item_id`` with it."""
+        accepted = STRATEGIES[action].accepted(snap, payload, result)
+        work = OutboxWork(complete=item_id, result=accepted.result) if item_id is not None else OutboxWork()
         return self.core.view(self.core.commit(snap, Change(
-            triggers.accepted.trigger, "invoicebox", doc=accepted.doc, target=accepted.target,
-            invoicebox_id=accepted.invoicebox_id, request_id=accepted.request_id,
-            outbox=OutboxWork(complete=item.id, result=accepted.result))))
+            self.core.lifecycle(snap).call(action).accepted.trigger, actor, doc=accepted.doc, target=accepted.target,
+            invoicebox_id=accepted.invoicebox_id, request_id=accepted.request_id, outbox=work)))
+
+    def give_up(self, snap: Snapshot, action: str, actor: str, *, detail: Mapping[str, Any],
+                request_id: str | None = None, item_id: int | None = None) -> Snapshot:
+        """Commit that the call ``action`` did not happen: back to the state it was requested
+        from (the attempt stays in the journal); completes the outbox item ``item_id``."""
+        refused = self.core.lifecycle(snap).call(action).refused
+        if refused is None:
+            raise ValueError(f"order {snap.id}: the call {action} has no refusal to go back by")
+        work = OutboxWork(complete=item_id, result=dict(detail)) if item_id is not None else OutboxWork()
+        return self.core.commit(snap, Change(
+            refused.trigger, actor, doc=attrs.evolve(snap.doc, resume_state=None), target=snap.doc.resume_state,
+            request_id=request_id, outcome="failed", detail=detail, outbox=work))
 
     def _keep_pending(self, snap: Snapshot, item: OutboxItem, trigger: str, exc: BaseException) -> None:
         delay = min(self.core.settings.retry_cap_seconds, 2 ** min(item.attempts, 10))
@@ -134,11 +155,11 @@ class Calls:
             return None
 
     def resume(self, order_id: str | None = None, *, limit: int = 50, due_now: bool = False,
-               report_claimed: bool = False) -> list[OrderView | None]:
+               report_claimed: bool = False, reconciled_by: str | None = None) -> list[OrderView | None]:
         """Perform (or reconcile) the outbox work that is due: recorded with ``defer=True``,
         left by a crash (expired lease), or whose retry time has come (``due_now=True``: retry
-        now). Returns the updated orders (with ``report_claimed``, one entry per claimed item,
-        None for an item that failed again)."""
+        now; ``reconciled_by``: see :meth:`run`). Returns the updated orders (with
+        ``report_claimed``, one entry per claimed item, None for an item that failed again)."""
         results: list[OrderView | None] = []
         for item in self.core.store.claim_outbox(self.worker_id, limit=limit, lease_seconds=self.core.lease_seconds,
                                                  order_id=order_id, due_only=not due_now):
@@ -147,7 +168,7 @@ class Calls:
                 # will look the object up first. Performing it here could create it twice.
                 continue
             try:  # one failing item must not stop the others; it stays pending, journaled
-                results.append(self.run(item))
+                results.append(self.run(item, reconciled_by=reconciled_by))
             except InvoiceboxFlowError as exc:
                 log.warning("outbox item %s for %s: %s", item.id, item.order_id, exc)
                 if report_claimed:

@@ -144,6 +144,8 @@ def _matches(item: dict[str, Any], condition: Condition) -> bool:
     if condition.op == "_ne":
         return all(not _equal(stored, raw) for raw in condition.values)
     if condition.op in ("_in", "_eq"):
+        if isinstance(stored, str) and parse_datetime(stored) is None:
+            return stored in condition.values  # plain text compares as text: one look, not one per value
         return any(_equal(stored, raw) for raw in condition.values)
     if condition.op == "_start":
         return stored is not None and any(str(stored).startswith(raw) for raw in condition.values)

@@ -11,7 +11,9 @@ Four tables besides ``schema_version``: ``orders`` (with a ``version`` for compa
 ``journal`` (append-only history), ``processed_notifications`` (so a replayed notification is
 applied once) and ``outbox`` (InvoiceBox calls recorded in the same transaction as the state
 change that needs them, claimed and performed later by workers). ``rate_limit_slots`` holds the
-account's request budget that :class:`StoreRateLimiter` shares between processes.
+account's request budget that :class:`StoreRateLimiter` shares between processes;
+``reconcile_sweeps`` and ``reconcile_findings`` the reconciliation sweeps' cursors and findings
+(:class:`SweepLog`).
 """
 
 from .exceptions import DuplicateNotificationError, OutboxLeaseLostError, SchemaVersionError, StoreBusyError
@@ -30,6 +32,7 @@ from .records import (
 )
 from .schema import SCHEMA_VERSION
 from .store import DEFAULT_URL, Store
+from .sweeps import FindingRecord, SweepLog, SweepRecord
 
 __all__ = [
     "CLAIMED",
@@ -40,6 +43,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "UNCHANGED",
     "DuplicateNotificationError",
+    "FindingRecord",
     "JournalEntry",
     "OrderRecord",
     "OutboxDraft",
@@ -50,5 +54,7 @@ __all__ = [
     "StoreBusyError",
     "StorePermit",
     "StoreRateLimiter",
+    "SweepLog",
+    "SweepRecord",
     "utcnow",
 ]

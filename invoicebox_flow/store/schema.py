@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Double,
@@ -159,6 +160,37 @@ rate_limit_slots = Table(
     Column("stamp", Double, nullable=False),
     Column("holder", String, nullable=True),
     Column("held_until", Double, nullable=True),
+)
+
+# Reconciliation sweeps (:mod:`invoicebox_flow.store.sweeps`): each sweep's window and cursor, so
+# that a sweep over many orders resumes where it stopped, and what it found, once per order and kind.
+reconcile_sweeps = Table(
+    "reconcile_sweeps",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("scope", String, nullable=False, index=True),  # the window as asked for: a resumed sweep asks the same
+    Column("status", String(16), nullable=False),
+    Column("since", UTCDateTime, nullable=True),
+    Column("until", UTCDateTime, nullable=False),
+    Column("include_open", Boolean, nullable=False),
+    Column("cursor_created_at", UTCDateTime, nullable=True),
+    Column("cursor_order_id", String, nullable=True),
+    Column("orders", Integer, nullable=False),
+    Column("api_calls", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+reconcile_findings = Table(
+    "reconcile_findings",
+    metadata,
+    Column("sweep_id", _BigId, ForeignKey("reconcile_sweeps.id"), primary_key=True, autoincrement=False),
+    Column("order_id", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", JSONText, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )
 
 schema_version = Table(

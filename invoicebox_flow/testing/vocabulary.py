@@ -18,6 +18,7 @@ from ..errors import (
     InvoiceboxFlowError,
     RefundLimitError,
     ResultUnknownError,
+    ShipmentLimitError,
     ValidationError,
 )
 from ..fiscal import Receipt
@@ -42,11 +43,13 @@ DOCUMENTS: dict[str, str] = {
 REFUSALS: dict[str, type[InvoiceboxFlowError]] = {
     "недопустимо в текущем состоянии": IllegalTransitionError,
     "превышает оплаченное": RefundLimitError,
+    "превышает оставшееся": ShipmentLimitError,
     "ИнвойсБокс отклонил запрос": InvalidRequestError,
     "результат неизвестен": ResultUnknownError,
     "неверные данные": ValidationError,
     "not allowed in the current state": IllegalTransitionError,
     "more than was paid": RefundLimitError,
+    "more than is left": ShipmentLimitError,
     "refused by InvoiceBox": InvalidRequestError,
     "outcome unknown": ResultUnknownError,
     "invalid data": ValidationError,

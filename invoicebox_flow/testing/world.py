@@ -72,6 +72,8 @@ class InvoiceboxWorld:
         self.test_attempt: dict[str, Any] | None = None
         self.refundable: list[Any] = []
         self.rate_limited = 0
+        self.auto_ship: bool | None = None  # the orders placed ask to ship themselves once paid
+        self.sweeps: list[Any] = []  # reconciliation reports, latest last
 
     # --- the participants -------------------------------------------------------------------
 
@@ -168,7 +170,8 @@ class InvoiceboxWorld:
     def place(self, label: str | None = None, *, request_invoice: bool = False) -> OrderView:
         order_id = self.order_id(label)
         view = self.flow.place(order_id, self.lines[order_id], self.customer_of[order_id],
-                               description="Заказ из сценария", request_invoice=request_invoice)
+                               description="Заказ из сценария", request_invoice=request_invoice,
+                               auto_ship=self.auto_ship)
         self.traced.append((self.flow.store, self.sandbox, order_id))
         return view
 

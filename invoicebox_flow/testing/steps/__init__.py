@@ -19,4 +19,6 @@ MODULES = (
     "invoicebox_flow.testing.steps.fulfilment",
     "invoicebox_flow.testing.steps.shop_checks",
     "invoicebox_flow.testing.steps.invoicebox_checks",
+    "invoicebox_flow.testing.steps.real_world",
+    "invoicebox_flow.testing.steps.reconciliation",
 )

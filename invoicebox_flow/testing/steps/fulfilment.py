@@ -79,10 +79,21 @@ def shop_tries_to_ship(invoicebox_world: InvoiceboxWorld) -> None:
     'the shop tries to ship the line "{sku:Q}", which is not in the order',
 ))
 def shop_tries_to_ship_foreign_line(invoicebox_world: InvoiceboxWorld, sku: str) -> None:
-    """A line of another basket, shipped with this order (InvoiceBox refuses it)."""
+    """A line of another basket, shipped with this order: refused before InvoiceBox is asked."""
     world = invoicebox_world
     foreign = world.line(sku)
     world.attempt(lambda: world.flow.ship(world.order_id(), items=[foreign]))
+    world.sandbox.wait_idle()
+
+
+@when(Texts(
+    'Магазин пытается отгрузить {quantity:d} шт. "{sku:Q}"',
+    'the shop tries to ship {quantity:d} of "{sku:Q}"',
+))
+def shop_tries_to_ship_more(invoicebox_world: InvoiceboxWorld, sku: str, quantity: int) -> None:
+    """A shipment of a line of the order, expected to be refused (more than is left to ship)."""
+    world = invoicebox_world
+    world.attempt(lambda: world.flow.ship(world.order_id(), items={sku: quantity}))
     world.sandbox.wait_idle()
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 RECEIPT_COLUMNS = {"receipt": "receipt", "чек": "receipt", "amount": "amount", "сумма": "amount"}
 LISTINGS = {"отгрузок": "shipments", "возвратов": "refunds", "отгрузка": "shipments", "возврат": "refunds",
+            "отгрузки": "shipments", "возврата": "refunds",
             "shipments": "shipments", "refunds": "refunds", "shipment": "shipments", "refund": "refunds"}
 
 
@@ -91,7 +92,8 @@ def receipts_table(invoicebox_world: InvoiceboxWorld, datatable: list[list[str]]
     assert got == wanted, sorted(got.elements())
 
 
-@then(Texts("ИнвойсБокс зарегистрировал {count:d} чек", "InvoiceBox registered {count:d} receipt(s)"))
+@then(Texts("ИнвойсБокс зарегистрировал {count:d} чек", "ИнвойсБокс зарегистрировал {count:d} чека",
+            "ИнвойсБокс зарегистрировал {count:d} чеков", "InvoiceBox registered {count:d} receipt(s)"))
 def receipts_count(invoicebox_world: InvoiceboxWorld, count: int) -> None:
     """How many receipts the order has at InvoiceBox."""
     assert len(_receipts(invoicebox_world)) == count
@@ -113,6 +115,16 @@ def no_documents(invoicebox_world: InvoiceboxWorld) -> None:
     world.sandbox.wait_idle()
     assert world.sandbox.documents(world.invoicebox_id()) == []
     assert world.sandbox.mailbox(world.customer_contact()) == []
+
+
+@then(Texts(
+    "ИнвойсБокс не выдал ни чека, ни документов по возврату",
+    "InvoiceBox issued no refund receipt and no refund documents",
+))
+def no_refund_paperwork(invoicebox_world: InvoiceboxWorld) -> None:
+    """Neither a «возврат» receipt nor a refund document for the order: no money went back."""
+    assert _receipts(invoicebox_world, "возврат") == []
+    assert _documents(invoicebox_world, refund=True) == []
 
 
 @then(Texts(
@@ -179,6 +191,21 @@ def every_refund_has_paperwork(invoicebox_world: InvoiceboxWorld, what: str) -> 
         papers = [d for d in _documents(world, refund=True) if d["kind"] == "refund_transfer_report"]
     assert {p["refundId"]: Decimal(p["amount"]) for p in papers} == refunds
     assert len(papers) == len(refunds)
+
+
+@then(Texts("к каждой отгрузке ИнвойсБокс выдал {what}", "InvoiceBox issued {what} for every shipment"))
+def every_shipment_has_paperwork(invoicebox_world: InvoiceboxWorld, what: str) -> None:
+    """«чек "полный расчёт"» / «отчётные документы» (a "full settlement" receipt / reporting
+    documents): one per shipment, for the sum of its lines."""
+    world = invoicebox_world
+    shipments = {s["id"]: sum((Decimal(i["totalAmount"]) for i in s["basketItems"]), Decimal(0))
+                 for s in _listing(world, "shipments")}
+    if what in ('чек "полный расчёт"', 'a "full settlement" receipt'):
+        papers = _receipts(world, "полный расчёт")
+    else:
+        papers = [d for d in _documents(world, refund=False) if d["kind"] == "transfer_report"]
+    assert {p["shipmentId"]: Decimal(p["amount"]) for p in papers} == shipments
+    assert len(papers) == len(shipments)
 
 
 @then(Texts(

@@ -197,5 +197,7 @@ def monitoring_answer(invoicebox_world: InvoiceboxWorld, answer: str) -> None:
 
 @then(Texts("ИнвойсБокс не присылал уведомлений", "InvoiceBox sent no notification"))
 def no_notifications(invoicebox_world: InvoiceboxWorld) -> None:
-    """No payment notification of the order, delivered or not."""
-    assert invoicebox_world.notification_attempts() == []
+    """No notification of the order (of its payment or of its status), delivered or not."""
+    world = invoicebox_world
+    world.sandbox.wait_idle()
+    assert world.sandbox.notifications(world.invoicebox_id()) == []

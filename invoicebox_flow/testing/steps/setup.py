@@ -124,8 +124,10 @@ def create_order_fault(invoicebox_world: InvoiceboxWorld, fault: str) -> None:
 ))
 @when(Texts("проходит {days:Days}", "{days:Days} pass", "{days:Days} passes"))
 def days_pass(invoicebox_world: InvoiceboxWorld, days: int) -> None:
-    """The sandbox's clock moves on: unpaid orders past their expiration date expire."""
+    """The sandbox's clock moves on: unpaid orders past their expiration date expire, refunds
+    due are paid out, and what InvoiceBox sends about it (status notifications) is delivered."""
     invoicebox_world.sandbox.advance_clock(days * 86400)
+    invoicebox_world.sandbox.wait_idle()
 
 
 @given(Texts(
