@@ -21,7 +21,7 @@ import sqlite3
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from transitions import Machine
@@ -80,7 +80,7 @@ def bench_in_memory(events: int) -> tuple[float, float]:
 
 
 def _paid_record(order_id: str) -> OrderRecord:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data = {"currency": "RUB", "amount": "2400.00", "vatAmount": "400.00", "paidAmount": "2400.00",
             "refundedAmount": "0", "shipped": False, "refunds": [], "facts": [], "lines": []}
     return OrderRecord(id=order_id, merchant_order_id=order_id, variant="private", state="paid", version=1,
@@ -108,7 +108,7 @@ def bench_persisted(transitions: int, folder: Path, rounds: int = 10) -> tuple[f
         row = raw.execute("SELECT id, state, version, data FROM orders WHERE id = ?", ("B-1",)).fetchone()
         raw.execute("COMMIT")
         data = jsonutil.loads(row[3])
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         raw.execute("BEGIN IMMEDIATE")
         cur = raw.execute("UPDATE orders SET state = ?, data = ?, version = version + 1, updated_at = ? "
                           "WHERE id = ? AND version = ?", (row[1], jsonutil.dumps(data), now, row[0], row[2]))

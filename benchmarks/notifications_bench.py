@@ -34,26 +34,22 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from _pg import PG_URL_ENV, pg_schema
 from sqlalchemy.engine import make_url
 
-from _pg import PG_URL_ENV, pg_schema
 from invoicebox_flow import jsonutil
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.flows import State
-from invoicebox_flow.models import PrivateCustomer
-from invoicebox_flow.models import basket_line
+from invoicebox_flow.models import PrivateCustomer, basket_line
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.sandbox.testing import NotificationReceiver
 from invoicebox_flow.signature import SIGNATURE_HEADER
 from invoicebox_flow.store import Store
-
-
-
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -147,7 +143,7 @@ def bench_raw(connect, placeholder: str, serial: str, notifications: list[tuple[
             continue
         record = jsonutil.loads(stored)
         record["paidAmount"] = data["amount"]
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         # one transaction: processed key, compare-and-set, journal
         cur.execute(f"INSERT INTO raw_processed VALUES ({p}, {p}, {p})", (f"{data['id']}:completed", order_id, now))
         cur.execute(f"UPDATE raw_orders SET state = {p}, data = {p}, version = version + 1 "

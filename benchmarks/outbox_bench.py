@@ -51,8 +51,7 @@ def worker_process(db_url: str, ib_url: str, token: str, merchant_id: str, key: 
 
 
 def place_orders(flow, count: int, prefix: str) -> list[str]:
-    from invoicebox_flow.models import PrivateCustomer
-    from invoicebox_flow.models import basket_line
+    from invoicebox_flow.models import PrivateCustomer, basket_line
 
     lines = [basket_line(sku="COURSE-1", name="Онлайн-курс", unit_price="1200.00", quantity=2,
                          vat_code="RUS_VAT20", type="service")]

@@ -1,6 +1,7 @@
-"""Shared fixtures: a live sandbox, a real SQLite store, the client, and a shop whose
-notification endpoint is served over HTTP so InvoiceBox's webhook really travels. The helpers
-behind them live in ``helpers.py``."""
+"""Shared fixtures: a live sandbox, the client, and a shop whose notification endpoint is served
+over HTTP so InvoiceBox's webhook really travels; the store (SQLite, or every backend for tests
+marked ``every_backend``) comes from ``db_fixtures.py``, the sandbox tests' receiver and raw API
+from ``sandbox_fixtures.py``. The helpers behind them live in ``helpers.py``."""
 
 from __future__ import annotations
 
@@ -12,20 +13,14 @@ from helpers import FAST_RETRIES, Shop, make_shop
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.sandbox import Buyer, Sandbox
-from invoicebox_flow.store import Store
+
+pytest_plugins = ("db_fixtures", "sandbox_fixtures")
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(notification_retry_delays=FAST_RETRIES) as ib:
         yield ib
-
-
-@pytest.fixture
-def store(tmp_path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'flow.db'}")
-    yield s
-    s.dispose()
 
 
 @pytest.fixture

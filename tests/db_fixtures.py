@@ -1,9 +1,10 @@
-"""Database fixtures for the store tests: a real SQLite file, and PostgreSQL when configured.
+"""Database fixtures (registered for every test by ``conftest.py``): ``db_url`` and the one
+``store`` fixture, on a real SQLite file by default.
 
-Import the fixtures into a test module (``from db_fixtures import db_url, store``) to run its
-tests on both backends. The PostgreSQL variant needs ``INVOICEBOX_FLOW_TEST_PG_URL`` (see
-``.ci/postgres.sh``) and is skipped without it; each test gets a schema of its own there,
-dropped afterwards, so tests never see each other's rows.
+A test (or a module, with ``pytestmark``) marked ``every_backend`` runs once per backend:
+SQLite, and PostgreSQL when ``INVOICEBOX_FLOW_TEST_PG_URL`` is set (see ``.ci/postgres.sh``;
+skipped without it). Each PostgreSQL test gets a schema of its own, dropped afterwards, so tests
+never see each other's rows.
 """
 
 from __future__ import annotations
@@ -55,10 +56,23 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+EVERY_BACKEND = "every_backend"  # the marker: run on SQLite and on PostgreSQL
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{EVERY_BACKEND}: runs on SQLite and on PostgreSQL ({PG_URL_ENV})")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One run per backend for the tests marked ``every_backend``."""
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(EVERY_BACKEND):
+        metafunc.parametrize("db_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     """The URL of an empty database: a SQLite file in ``tmp_path``, or a PostgreSQL schema."""
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":
         yield sqlite_url(tmp_path)
     else:
         with postgres_schema() as url:
@@ -67,6 +81,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
+    """The shop's store on the database at ``db_url``."""
     s = Store(db_url)
     yield s
     s.dispose()

@@ -5,7 +5,7 @@ conftest.py (which turns some of them into fixtures)."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow, OrderView
@@ -77,7 +77,7 @@ def legal_customer(sole_proprietor: bool = False) -> LegalCustomer:
 
 
 def in_days(days: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(days=days)
+    return datetime.now(UTC) + timedelta(days=days)
 
 
 def pg_url() -> str | None:

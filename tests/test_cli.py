@@ -33,8 +33,7 @@ import invoicebox_flow
 from invoicebox_flow.cli import main as cli_main
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
-from invoicebox_flow.models import PrivateCustomer
-from invoicebox_flow.models import basket_line
+from invoicebox_flow.models import PrivateCustomer, basket_line
 from invoicebox_flow.sandbox import Sandbox
 from invoicebox_flow.signature import SIGNATURE_HEADER
 from invoicebox_flow.store import Store

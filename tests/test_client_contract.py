@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
@@ -75,7 +75,7 @@ def client(ib) -> Iterator[InvoiceboxClient]:
 
 
 def future(days: float = 1) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(days=days)
+    return datetime.now(UTC) + timedelta(days=days)
 
 
 def course_line(quantity: int = 2, **kwargs):
@@ -330,7 +330,7 @@ def test_a_missing_required_field_is_a_validation_error_on_both_sides(ib, client
 
 
 def test_build_query_uses_the_documented_syntax():
-    since = datetime(2024, 7, 1, 9, 0, tzinfo=timezone.utc)
+    since = datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
     assert build_query(
         {"status": ["created", "completed"], "createdAt[_ge]": since, "merchantOrderId": "x", "amount[_ge]": Decimal("1000.00"),
          "processable": True, "skipped": None},

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from helpers import course_lines, goods_lines, legal_customer, pay, private_customer
-from db_fixtures import db_url  # noqa: F401 (fixture: SQLite file or PostgreSQL schema)
+
 from invoicebox_flow.client import InvoiceboxClient
-from invoicebox_flow.engine import OrderFlow, OrderView
+from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.errors import (
     IllegalTransitionError,
     InvalidRequestError,
@@ -22,15 +22,9 @@ from invoicebox_flow.errors import (
 from invoicebox_flow.flows import DOCUMENTED_FLOW, State, Variant, lifecycle_machine
 from invoicebox_flow.models import basket_line
 from invoicebox_flow.sandbox import Sandbox
-from invoicebox_flow.store import OrderRecord, Store
+from invoicebox_flow.store import OrderRecord
 
-
-@pytest.fixture
-def store(db_url):
-    """Every engine test runs on SQLite and, when configured, on PostgreSQL."""
-    s = Store(db_url)
-    yield s
-    s.dispose()
+pytestmark = pytest.mark.every_backend  # the engine's tests run on SQLite and on PostgreSQL
 
 
 def test_private_order_runs_payment_shipment_and_two_refunds(flow, buyer, sandbox):
@@ -72,7 +66,7 @@ def test_private_order_runs_payment_shipment_and_two_refunds(flow, buyer, sandbo
             assert entry.request_id
     # the journal is consistent with the stored state
     assert journal[-1].to_state == flow.get("P-1").state.value
-    assert all(a.to_state == b.from_state for a, b in zip(journal, journal[1:]))
+    assert all(a.to_state == b.from_state for a, b in itertools.pairwise(journal))
 
 
 @pytest.mark.parametrize(("lines", "documents"), [
@@ -98,7 +92,7 @@ def test_legal_order_gets_documents_not_receipts(flow, buyer, sandbox, lines, do
 
 
 def test_bad_input_is_refused_before_anything_is_stored_or_sent(flow, store, sandbox):
-    past = datetime.now(timezone.utc) - timedelta(hours=1)
+    past = datetime.now(UTC) - timedelta(hours=1)
     with pytest.raises(ValidationError) as err:
         flow.place("B-1", course_lines(), private_customer(), description="x", expires_at=past)
     assert err.value.code == "wrong_expiration_date"
@@ -234,7 +228,7 @@ TRIGGER_OF_ACTION = {"buyer_returned": "decline_payment"}
 
 
 def _stored_order(store, order_id: str, variant: Variant, state: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     line = course_lines()[0].to_json()
     data = {"request": {"basketItems": [line]}, "currency": "RUB", "amount": line["totalAmount"],
             "vatAmount": line["totalVatAmount"], "paidAmount": 0, "refundedAmount": 0, "shipped": False,

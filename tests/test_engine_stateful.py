@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 import requests
+from helpers import FAST_RETRIES, course_lines, goods_lines, legal_customer, make_shop, private_customer
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from helpers import FAST_RETRIES, course_lines, goods_lines, legal_customer, make_shop, private_customer
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.errors import FlowError, InvalidRequestError
 from invoicebox_flow.flows import State
@@ -166,7 +166,7 @@ def test_random_lifecycles_keep_their_invariants(shared_sandbox, tmp_path_factor
                     assert paid_at_ib == (view.state in PAID_OR_LATER)
                 journal = self.flow.history(order_id)
                 changes = [e for e in journal if e.from_state != e.to_state or e.outcome == "ok"]
-                assert all(a.to_state == b.from_state for a, b in zip(changes, changes[1:]))
+                assert all(a.to_state == b.from_state for a, b in itertools.pairwise(changes))
                 assert journal[-1].to_state == view.state.value
                 assert len([e for e in journal if e.from_state != e.to_state]) <= view.version
 

@@ -16,7 +16,6 @@ from invoicebox_flow.flows import (
     SEQUENCES,
     SHOP,
     Arrow,
-    FlowDefinition,
     Message,
     Phase,
     State,

@@ -36,7 +36,7 @@ def limiter(limit: int, period: float) -> tuple[RateLimiter, FakeClock]:
 def assert_window_property(stamps: list[float], limit: int, period: float) -> None:
     """No ``limit + 1`` permits were taken within less than ``period`` of each other."""
     stamps = sorted(stamps)
-    for first, last in zip(stamps, stamps[limit:]):
+    for first, last in zip(stamps, stamps[limit:], strict=False):
         assert last - first >= period - 1e-9, (first, last)
 
 
@@ -156,9 +156,8 @@ def test_threads_sharing_one_limiter_never_exceed_the_window():
 
     def worker():
         for _ in range(10):
-            with rl.acquire() as permit:
-                with lock:
-                    stamps.append(permit.stamp)
+            with rl.acquire() as permit, lock:
+                stamps.append(permit.stamp)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:

@@ -32,8 +32,6 @@ from sandbox_calls import (
 from invoicebox_flow.errors import InvalidRequestError
 from invoicebox_flow.sandbox import Sandbox
 
-pytest_plugins = ("sandbox_fixtures",)
-
 
 @pytest.fixture
 def ib():

@@ -12,8 +12,6 @@ from sandbox_calls import LEGAL, Api, book_line, course_line, error_of
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.sandbox.testing import NotificationReceiver
 
-pytest_plugins = ("sandbox_fixtures",)
-
 
 @pytest.fixture
 def ib():

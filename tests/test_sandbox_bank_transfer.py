@@ -17,7 +17,6 @@ from invoicebox_flow.sandbox.engine import SandboxEngine
 
 DAY = 24 * 3600
 
-pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from sandbox_calls import LEGAL, book_line, course_line, error_of
 from invoicebox_flow.errors import InvalidRequestError, NotFoundError
 from invoicebox_flow.sandbox import Buyer, Sandbox
 
-pytest_plugins = ("sandbox_fixtures",)
-
 
 @pytest.fixture
 def ib(receiver):

@@ -40,7 +40,6 @@ TICKET = {"sku": "0123456789", "name": "Black Edition", "measure": "шт", "meas
 BUYER = {"email": "test@test.test", "type": "legal", "name": "OOO TEST", "phone": "78121111111",
          "vatNumber": "7804445210", "registrationAddress": "123321, Колотушкина, 1, 1"}
 
-pytest_plugins = ("sandbox_fixtures",)
 
 
 def signed(key: str, body: bytes) -> str:

@@ -24,7 +24,6 @@ LINE = {"sku": "TICKET-1", "name": "Билет на концерт", "measure": 
         "amount": D("3000.00"), "amountWoVat": D("2500.00"), "totalAmount": D("3000.00"),
         "totalVatAmount": D("500.00"), "vatCode": "RUS_VAT20", "type": "service", "paymentType": "full_prepayment"}
 
-pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from invoicebox_flow.errors import InvalidRequestError
 from invoicebox_flow.sandbox import Buyer, Sandbox
 from invoicebox_flow.sandbox.testing import error_answer
 
-pytest_plugins = ("sandbox_fixtures",)
-
 
 @pytest.fixture
 def ib(receiver):

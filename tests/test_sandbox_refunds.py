@@ -15,7 +15,6 @@ from invoicebox_flow.sandbox import Sandbox
 
 TWO_DAYS = 2 * 24 * 3600.0
 
-pytest_plugins = ("sandbox_fixtures",)
 
 
 @pytest.fixture

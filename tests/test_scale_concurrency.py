@@ -26,6 +26,7 @@ the SQLite variant fewer orders from 2 processes.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -39,9 +40,9 @@ from decimal import Decimal
 
 import attrs
 import pytest
-
-from helpers import course_lines, goods_lines, legal_customer, private_customer
 from db_fixtures import postgres_schema, sqlite_url
+from helpers import course_lines, goods_lines, legal_customer, private_customer
+
 from invoicebox_flow.flows import State, Variant
 from invoicebox_flow.sandbox import Sandbox
 
@@ -411,7 +412,8 @@ def next_report(results, procs, timeout: float):
             return results.get(timeout=0.5)
         except queue.Empty:
             if any(p.exitcode not in (None, 0) for p in procs):
-                raise AssertionError(f"a process died before reporting: exit codes {[p.exitcode for p in procs]}")
+                raise AssertionError(
+                    f"a process died before reporting: exit codes {[p.exitcode for p in procs]}") from None
     raise AssertionError(f"no report from the processes within {timeout} s")
 
 
@@ -533,8 +535,8 @@ def journal_problems(record, journal) -> list[str]:
         problems.append("journal sequence numbers are not increasing")
     moves = [e for e in journal if not (e.outcome == "failed" and e.from_state == e.to_state)]
     if not moves or moves[0].trigger != "place" or moves[0].from_state != State.NEW.value:
-        return problems + ["the journal does not start with place from new"]
-    for before, entry in zip(moves, moves[1:]):
+        return [*problems, "the journal does not start with place from new"]
+    for before, entry in itertools.pairwise(moves):
         if entry.from_state != before.to_state:
             problems.append(f"journal gap: {before.trigger}→{before.to_state}, then {entry.trigger} from {entry.from_state}")
     for entry in moves[1:]:
@@ -564,7 +566,9 @@ def consistency_problems(store, ib: SandboxSnapshot, expected: Mapping[str, Stat
     for order_id, final in sorted(expected.items()):
         record = store.get(order_id)
         view = OrderView.of(record)
-        say = lambda text: problems.append(f"{order_id}: {text}")  # noqa: E731
+        def say(text: str, order_id: str = order_id) -> None:
+            problems.append(f"{order_id}: {text}")
+
         if view.state is not final:
             say(f"ended {view.state.value}, expected {final.value}")
         if view.variant is not variants[order_id]:

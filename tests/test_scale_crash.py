@@ -26,10 +26,7 @@ from collections import Counter
 
 import attrs
 import pytest
-
 from db_fixtures import postgres_schema, sqlite_url
-from invoicebox_flow.flows import State
-from invoicebox_flow.sandbox import Sandbox
 from test_scale_concurrency import (
     Driver,
     Endpoint,
@@ -41,6 +38,9 @@ from test_scale_concurrency import (
     make_plans,
     quiet_logging,
 )
+
+from invoicebox_flow.flows import State
+from invoicebox_flow.sandbox import Sandbox
 
 ORDERS = 60
 WORKERS = 3  # alive at any time

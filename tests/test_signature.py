@@ -6,12 +6,12 @@ import json
 
 import pytest
 import simplejson
+from reference_bodies import NOTIFICATION, NOTIFICATION_KEY, NOTIFICATION_SIGNATURE
+from reference_bodies import TEST_NOTIFICATION as TEST_NOTIFICATION_TEXT
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.errors import SignatureError
 from invoicebox_flow.signature import SIGNATURE_HEADER, is_valid, sign, signature_from_headers, verify
-from reference_bodies import NOTIFICATION, NOTIFICATION_KEY, NOTIFICATION_SIGNATURE
-from reference_bodies import TEST_NOTIFICATION as TEST_NOTIFICATION_TEXT
 
 KEY = NOTIFICATION_KEY
 

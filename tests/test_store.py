@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from db_fixtures import add, db_url, draft, new_order, placed, sqlite_url, step, store  # noqa: F401 (fixtures)
+from db_fixtures import add, draft, new_order, placed, sqlite_url, step
 
 from invoicebox_flow.errors import ConcurrentUpdateError, FlowError, OrderNotFoundError, ValidationError
 from invoicebox_flow.flows import State
@@ -30,7 +30,9 @@ from invoicebox_flow.store import (
     utcnow,
 )
 
-UTC = dt.timezone.utc
+pytestmark = pytest.mark.every_backend  # SQLite, and PostgreSQL when configured
+
+UTC = dt.UTC
 
 
 def at(minutes: float) -> dt.datetime:

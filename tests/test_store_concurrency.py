@@ -17,20 +17,23 @@ they run on a SQLite file, and on PostgreSQL when ``INVOICEBOX_FLOW_TEST_PG_URL`
 from __future__ import annotations
 
 import multiprocessing
-from multiprocessing.synchronize import Barrier as ProcessBarrier
 import random
 import sqlite3
 import threading
 import traceback
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from multiprocessing.synchronize import Barrier as ProcessBarrier
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from db_fixtures import add, db_url, sqlite_url, step  # noqa: F401 (fixture)
+from db_fixtures import add, sqlite_url, step
 
 from invoicebox_flow.errors import ConcurrentUpdateError, FlowError
 from invoicebox_flow.store import DuplicateNotificationError, Store, StoreBusyError
+
+pytestmark = pytest.mark.every_backend  # SQLite, and PostgreSQL when configured
 
 SPAWN = multiprocessing.get_context("spawn")
 # Guards against a hung child, not speed limits: generous on purpose.
@@ -46,7 +49,7 @@ ORDERS = 20
 def _child(queue: Any, index: int, target: Callable[..., Any], args: tuple) -> None:
     try:
         queue.put((index, True, target(*args)))
-    except BaseException:  # report everything, including what a test did not expect
+    except BaseException:  # noqa: BLE001 — report everything, including what a test did not expect
         queue.put((index, False, traceback.format_exc()))
         for arg in args:  # release the others at once instead of after the barrier's timeout
             if isinstance(arg, ProcessBarrier):
@@ -225,7 +228,7 @@ def test_threads_claiming_the_outbox_never_get_the_same_item(db_url):
     def work(n: int) -> None:
         try:
             claims[n] = _claim_until_empty(db_url, f"w{n}", barrier)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 — the test re-raises it
             errors.append(error)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
@@ -252,7 +255,7 @@ def test_threads_sharing_one_store_compare_and_set_without_losing_updates(db_url
                 wins[worker] += 1
             except ConcurrentUpdateError:
                 pass
-            except BaseException as error:
+            except BaseException as error:  # noqa: BLE001 — the test re-raises it
                 errors.append(error)
                 return
 
@@ -287,7 +290,7 @@ def test_a_notification_delivered_to_several_threads_at_once_is_applied_once(db_
             outcomes.append("duplicate")
         except ConcurrentUpdateError:
             outcomes.append("conflict")
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 — the test re-raises it
             errors.append(error)
 
     for order in orders:

@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +27,10 @@ from invoicebox_flow.sandbox import Sandbox
 from invoicebox_flow.store import Store, StoreRateLimiter
 from invoicebox_flow.store.schema import rate_limit_slots
 
-pytest_plugins = ("db_fixtures",)  # the fixture db_url: a SQLite file, or a PostgreSQL schema
+pytestmark = pytest.mark.every_backend
 
 LONG = 30.0  # a period no test outlives: a slot taken under it stays taken for the whole test
 SHORT = 0.3  # a period a test waits out
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    """The store of the database at ``db_url`` (this module's, not the SQLite-only one of conftest)."""
-    s = Store(db_url)
-    yield s
-    s.dispose()
 
 
 def assert_window(admitted: list[float], limit: int, period: float) -> None:
