@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +32,31 @@ def block_starting(fragment: str) -> str:
     found = [b for b in blocks("python") if fragment in b]
     assert len(found) == 1, f"one README python block should contain {fragment!r}"
     return found[0]
+
+
+# What a README block may use from the blocks before it, as a user's module would declare it.
+CONTINUED_NAMES = """\
+from invoicebox_flow import InvoiceboxClient, OrderFlow
+
+client: InvoiceboxClient
+flow: OrderFlow
+shop: OrderFlow
+"""
+
+
+@pytest.mark.slow  # one mypy run over every block: about ten seconds
+def test_every_readme_example_type_checks_strictly(tmp_path):
+    """Each python block is a module of its own (after the names it continues from) and passes
+    ``mypy --strict``, as a user's code copied from the README would."""
+    examples = blocks("python")
+    for number, block in enumerate(examples):
+        (tmp_path / f"readme_example_{number}.py").write_text(CONTINUED_NAMES + "\n" + block, encoding="utf-8")
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-error-summary",
+         "--cache-dir", str(tmp_path / ".mypy_cache"), *sorted(str(p) for p in tmp_path.glob("readme_example_*.py"))],
+        cwd=README.parent, capture_output=True, text=True, timeout=600, check=False)
+    assert len(examples) >= 10
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_readme_diagram_is_the_generated_one():
