@@ -4,6 +4,7 @@ draw every transition, and a traced run draws the documented diagram only when i
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -27,7 +28,14 @@ from invoicebox_flow.diagrams import (
 )
 from invoicebox_flow.diagrams.overview import phase_block, render_lifecycle_overview
 from invoicebox_flow.diagrams.state import PHASE_WORDS, UNDRAWN
-from invoicebox_flow.diagrams.svg import render_picture, stale_pictures, write_lifecycle_pngs
+from invoicebox_flow.diagrams.svg import (
+    SvgJob,
+    picture_source_digest,
+    render_picture,
+    stale_pictures,
+    stale_pngs,
+    write_pngs,
+)
 from invoicebox_flow.errors import ValidationError
 from invoicebox_flow.flows import (
     DOCUMENTED_FLOW,
@@ -310,9 +318,8 @@ def test_overview_of_an_extended_flow_shows_its_states():
 def test_pictures_have_plain_text_labels_a_non_browser_renderer_draws():
     pytest.importorskip("mermaidx")
     lc = DOCUMENTED_FLOW.legal
-    source = render_state_diagram(lc, "legal-shipment", transitions=phase_transitions(lc, Phase.SHIPMENT),
-                                  phase=Phase.SHIPMENT)
-    svg = render_picture(source)
+    page = generate()["diagrams/legal-shipment.md"]  # one of the quicker state diagrams to draw
+    svg = render_picture(mermaid_blocks(page)[1])
     assert "foreignObject" not in svg  # HTML labels: blank in rsvg, many viewers and IDE previews
     texts = svg_texts(svg)
     for name in ("paid", "shipment_requested", "shipped"):
@@ -326,24 +333,27 @@ def test_committed_lifecycle_pictures_are_drawn_from_the_current_definition():
     assert stale_pictures(ROOT / "docs") == []
 
 
-@pytest.mark.slow  # draws two pictures
 def test_a_picture_of_another_definition_is_stale(tmp_path):
-    pytest.importorskip("mermaidx")
-    written = write_lifecycle_pngs(tmp_path, DOCUMENTED_FLOW)
-    assert sorted(p.name for p in written) == ["legal-lifecycle.png", "private-lifecycle.png"]
+    names = ["private-lifecycle.png", "legal-lifecycle.png"]
+    for name in names:  # drawn by `diagrams --png docs` (minutes: the test below draws small ones)
+        shutil.copyfile(ROOT / "docs" / name, tmp_path / name)
     assert stale_pictures(tmp_path) == []
-    assert written[0].read_bytes().startswith(b"\x89PNG")
     flow = packing_flow()
-    renamed = {f"shop-{p.name}" for p in written}
     (tmp_path / "shop-private-lifecycle.png").write_bytes((tmp_path / "private-lifecycle.png").read_bytes())
-    assert set(stale_pictures(tmp_path, flow)) == {(tmp_path / n).as_posix() for n in renamed}
+    assert set(stale_pictures(tmp_path, flow)) == {(tmp_path / f"shop-{n}").as_posix() for n in names}
 
 
-def test_mermaid_parses_a_generated_state_diagram():
+@pytest.mark.slow  # draws two small pictures
+def test_a_drawn_picture_carries_the_digest_of_its_source(tmp_path):
     pytest.importorskip("mermaidx")
-    page = generate()["diagrams/legal-shipment.md"]  # one of the quicker ones; all: the slow test
-    texts = svg_texts(render_picture(mermaid_blocks(page)[1]))
-    assert "отгрузка запрошена" in texts and any(t.startswith("send_documents") for t in texts)
+    pictures = {"ab.png": "stateDiagram-v2\n    a --> b", "abc.png": "stateDiagram-v2\n    a --> b\n    b --> c"}
+    written = write_pngs(tmp_path, pictures)
+    assert [p.name for p in written] == ["ab.png", "abc.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
+    assert stale_pngs(tmp_path, pictures) == []
+    swapped = {"ab.png": pictures["abc.png"], "abc.png": pictures["abc.png"], "new.png": pictures["ab.png"]}
+    assert stale_pngs(tmp_path, swapped) == [(tmp_path / "ab.png").as_posix(), (tmp_path / "new.png").as_posix()]
+    assert picture_source_digest(b"\x89PNG\r\n\x1a\n") is None and picture_source_digest(b"GIF89a") is None
 
 
 # --- generation and staleness ------------------------------------------------------------------
@@ -426,12 +436,23 @@ def test_svg_without_the_extra_says_how_to_install_it(tmp_path, monkeypatch, cap
     assert "pip install 'invoicebox-flow[svg]'" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # about a minute: mermaidx takes seconds per diagram
-def test_render_svgs_draws_every_block(tmp_path):
+@pytest.mark.slow  # mermaidx takes seconds per small diagram and a minute or two per lifecycle
+def test_render_svgs_schedules_every_block_and_draws_them_as_plain_svg_text(tmp_path):
     pytest.importorskip("mermaidx")
-    paths = render_svgs(tmp_path)
-    assert len(paths) == sum(len(mermaid_blocks(t)) for t in generate().values()) == 14
-    assert all(p.read_text(encoding="utf-8").lstrip().startswith("<svg") for p in paths)
+    scheduled: list[SvgJob] = []
+
+    def the_two_sequence_pictures(jobs: list[SvgJob]) -> list[SvgJob]:
+        scheduled.extend(jobs)  # every block becomes a job; drawing two of them shows the drawing
+        return [job for job in jobs if job.path.name in {"private-payment-1.svg", "legal-refund-1.svg"}]
+
+    paths = render_svgs(tmp_path, track=the_two_sequence_pictures)
+    blocks = [source for text in generate().values() for source in mermaid_blocks(text)]
+    assert [job.source for job in scheduled] == blocks and len({job.path for job in scheduled}) == len(blocks)
+    assert [p.name for p in paths] == ["private-payment-1.svg", "legal-refund-1.svg"]
+    for path in paths:
+        svg = path.read_text(encoding="utf-8")
+        assert svg.lstrip().startswith('<svg xml:space="preserve" ') and "<foreignObject" not in svg
+        assert "<text" in svg
 
 
 # --- traces -------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import requests
 from helpers import course_lines, goods_lines, legal_customer, make_shop, private_customer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.client import InvoiceboxClient
@@ -382,10 +383,11 @@ def check_answer(case: Case, status: int, headers, body: bytes) -> str:
 
 
 @pytest.fixture
-def fuzz_target(shop, sandbox, buyer, tmp_path):
+def fuzz_target(shop, sandbox, buyer, store):
     orders = prepare_orders(shop.flow, sandbox, buyer, shop.notification_url)
-    watch = StoreWatch(tmp_path / "flow.db")  # the conftest store's SQLite file
-    yield shop, orders, tmp_path / "flow.db", watch
+    db_path = make_url(store.url).database  # the store fixture's SQLite file
+    watch = StoreWatch(db_path)
+    yield shop, orders, db_path, watch
     watch.close()
 
 

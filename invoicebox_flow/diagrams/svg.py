@@ -28,7 +28,8 @@ from .overview import render_lifecycle_overview
 from .pages import FOLDER, generate
 
 __all__ = ["SVG_FOLDER", "MissingExtraError", "SvgJob", "lifecycle_pictures", "mermaid_blocks", "picture_source_digest",
-           "render_picture", "render_svgs", "source_digest", "stale_pictures", "write_lifecycle_pngs"]
+           "render_picture", "render_svgs", "source_digest", "stale_pictures", "stale_pngs", "write_lifecycle_pngs",
+           "write_pngs"]
 
 SVG_FOLDER = f"{FOLDER}/svg"
 #: What Mermaid is told when it draws a picture: labels as plain SVG text.
@@ -90,13 +91,19 @@ def lifecycle_pictures(definition: FlowDefinition = DOCUMENTED_FLOW) -> dict[str
 
 def write_lifecycle_pngs(folder: Path, definition: FlowDefinition = DOCUMENTED_FLOW) -> list[Path]:
     """Draw each lifecycle's overview to ``folder/<variant>-lifecycle.png`` (on white)."""
+    return write_pngs(folder, lifecycle_pictures(definition))
+
+
+def write_pngs(folder: Path, pictures: dict[str, str]) -> list[Path]:
+    """Draw each ``{file name: Mermaid source}`` to ``folder/<file name>`` (on white), the source's
+    digest inside, so that :func:`stale_pngs` can tell later whether it still shows that source."""
     require("svg")
     import mermaidx
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, source in lifecycle_pictures(definition).items():
+    for name, source in pictures.items():
         png = mermaidx.svg_to_png(render_picture(source), background="#ffffff")
         (folder / name).write_bytes(_with_text(png, SOURCE_KEY, source_digest(source)))
         written.append(folder / name)
@@ -132,8 +139,14 @@ def _with_text(png: bytes, key: str, value: str) -> bytes:
 
 def stale_pictures(folder: Path, definition: FlowDefinition = DOCUMENTED_FLOW) -> list[str]:
     """The lifecycle pictures in ``folder`` that are missing or were drawn from another source."""
+    return stale_pngs(folder, lifecycle_pictures(definition))
+
+
+def stale_pngs(folder: Path, pictures: dict[str, str]) -> list[str]:
+    """The files of ``{file name: Mermaid source}`` in ``folder`` that are missing or were drawn
+    from another source (read from the digest :func:`write_pngs` puts inside: nothing is drawn)."""
     stale = []
-    for name, source in lifecycle_pictures(definition).items():
+    for name, source in pictures.items():
         path = Path(folder) / name
         if not path.is_file() or picture_source_digest(path.read_bytes()) != source_digest(source):
             stale.append(path.as_posix())

@@ -1,7 +1,9 @@
 """The ``invoicebox_flow`` pytest plugin, registered by the package's ``pytest11`` entry point.
 
 It registers the fixtures (:mod:`.fixtures`) and — when pytest-bdd is installed — the Gherkin step
-library (:mod:`.steps`) and records what every scenario that used it did, for:
+library (:mod:`.steps`), both only where the ``sandbox`` extra (Flask) is installed: without it the
+plugin registers nothing but its options, and an environment's other test suites run untouched. It
+records what every scenario that used it did, for:
 
 * ``--trace-diagrams DIR`` — the traced Mermaid sequence diagram of every scenario's orders;
 * ``--flow-coverage`` — which transitions and documented steps of the shop's flow the scenarios
@@ -17,6 +19,7 @@ the plugin off).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,9 @@ except ImportError:
 else:
     HAS_PYTEST_BDD = True
 
-LIBRARY = ("invoicebox_flow.testing.fixtures", *(STEP_MODULES if HAS_PYTEST_BDD else ()))
+# Every fixture and step runs on the sandbox; find_spec only looks Flask up, it does not import it.
+HAS_SANDBOX = importlib.util.find_spec("flask") is not None
+LIBRARY = ("invoicebox_flow.testing.fixtures", *(STEP_MODULES if HAS_PYTEST_BDD else ())) if HAS_SANDBOX else ()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
