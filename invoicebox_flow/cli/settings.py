@@ -13,6 +13,7 @@ from .failures import CliError
 
 if TYPE_CHECKING:
     from ..client import InvoiceboxClient
+    from ..engine import Handlers
     from ..flows import FlowDefinition
 
 DB_ENV = "INVOICEBOX_FLOW_DB"
@@ -22,6 +23,7 @@ BASE_URL_ENV = "INVOICEBOX_BASE_URL"
 NOTIFICATION_KEY_ENV = "INVOICEBOX_NOTIFICATION_KEY"
 MERCHANT_ENV = "INVOICEBOX_MERCHANT_ID"
 DEFINITION_ENV = "INVOICEBOX_FLOW_DEFINITION"
+HANDLERS_ENV = "INVOICEBOX_FLOW_HANDLERS"
 
 
 def optional_env(name: str) -> str | None:
@@ -44,18 +46,40 @@ def load_definition(spec: str | None) -> FlowDefinition:
 
     if not spec:
         return DOCUMENTED_FLOW
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise CliError(f"--definition takes MODULE:ATTRIBUTE (e.g. myshop.flows:PACKING), not {spec!r}")
-    try:
-        found: Any = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise CliError(f"cannot load the flow definition {spec!r}: {error}") from None
+    found = _load("definition", spec, "myshop.flows:PACKING")
     if callable(found) and not isinstance(found, FlowDefinition):
         found = found()
     if not isinstance(found, FlowDefinition):
         raise CliError(f"{spec} is a {type(found).__name__}, not a FlowDefinition")
     return found
+
+
+def load_handlers(spec: str | None) -> Handlers:
+    """The event handlers ``module:attribute`` names (none when None): a
+    :class:`~invoicebox_flow.engine.Handlers` registry, the shop's ``OrderFlow`` (its
+    handlers), or a callable without arguments returning either."""
+    from ..engine import Handlers, OrderFlow
+
+    if not spec:
+        return Handlers()
+    found = _load("handlers", spec, "myshop.events:handlers")
+    if callable(found) and not isinstance(found, (Handlers, OrderFlow)):
+        found = found()
+    if isinstance(found, OrderFlow):
+        found = found.handlers
+    if not isinstance(found, Handlers):
+        raise CliError(f"{spec} is a {type(found).__name__}, not a Handlers registry or an OrderFlow")
+    return found
+
+
+def _load(option: str, spec: str, example: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CliError(f"--{option} takes MODULE:ATTRIBUTE (e.g. {example}), not {spec!r}")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise CliError(f"cannot load the {option} {spec!r}: {error}") from None
 
 
 def base_url(override: str | None = None) -> str:

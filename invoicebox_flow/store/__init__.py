@@ -7,23 +7,38 @@
     store = Store()                                            # sqlite:///invoicebox-flow.db
     store = Store("postgresql+psycopg://shop:secret@db/shop")  # PostgreSQL by URL
 
-Four tables besides ``schema_version``: ``orders`` (with a ``version`` for compare-and-set),
+Tables besides ``schema_version``: ``orders`` (with a ``version`` for compare-and-set),
 ``journal`` (append-only history), ``processed_notifications`` (so a replayed notification is
-applied once) and ``outbox`` (InvoiceBox calls recorded in the same transaction as the state
-change that needs them, claimed and performed later by workers).
+applied once), ``outbox`` (InvoiceBox calls recorded in the same transaction as the state
+change that needs them, claimed and performed later by workers), ``events`` (one lifecycle
+event per committed change, in the same transaction; read as one feed across orders, see
+:mod:`.events`), ``event_handlers`` and ``event_deliveries`` (each handler's place in the feed
+and its deliveries, see :mod:`.deliveries`) and ``fulfilment_decisions`` (the shop's
+``can_fulfil`` answer per payment notification, see :mod:`.decisions`).
 """
 
-from .exceptions import DuplicateNotificationError, OutboxLeaseLostError, SchemaVersionError, StoreBusyError
+from .decisions import DecisionClaim
+from .exceptions import (
+    DeliveryLeaseLostError,
+    DuplicateNotificationError,
+    OutboxLeaseLostError,
+    SchemaVersionError,
+    StoreBusyError,
+)
 from .records import (
     CLAIMED,
     DEAD,
     DONE,
     PENDING,
     UNCHANGED,
+    Delivery,
+    DeliveryClaim,
+    EventDraft,
     JournalEntry,
     OrderRecord,
     OutboxDraft,
     OutboxItem,
+    StoredEvent,
     utcnow,
 )
 from .schema import SCHEMA_VERSION
@@ -37,7 +52,12 @@ __all__ = [
     "PENDING",
     "SCHEMA_VERSION",
     "UNCHANGED",
+    "DecisionClaim",
+    "Delivery",
+    "DeliveryClaim",
+    "DeliveryLeaseLostError",
     "DuplicateNotificationError",
+    "EventDraft",
     "JournalEntry",
     "OrderRecord",
     "OutboxDraft",
@@ -46,5 +66,6 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreBusyError",
+    "StoredEvent",
     "utcnow",
 ]

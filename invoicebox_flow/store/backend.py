@@ -124,8 +124,9 @@ def translate_busy(busy_timeout: float) -> Iterator[None]:
             ) from error
         raise
     except sa_exc.DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) in _PG_RETRYABLE:
-            raise StoreBusyError(f"lost a lock race in the database ({error.orig.sqlstate}); nothing was written, retry") from error
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate in _PG_RETRYABLE:
+            raise StoreBusyError(f"lost a lock race in the database ({sqlstate}); nothing was written, retry") from error
         raise
 
 
