@@ -141,7 +141,8 @@ class Worker:
                      self.flow.worker_id, self.flow.store.url, "?" if pending is None else pending, self.batch,
                      poll_interval, handlers)
         claimed_before = self.total.claimed + self.delivered.claimed
-        lanes = [] if once else [self._start_lane(name, poll_interval) for name in self.flow.handlers.names]
+        finished = threading.Event()  # this run's end (``stopping`` is the request to end it)
+        lanes = [] if once else [self._start_lane(name, poll_interval, finished) for name in self.flow.handlers.names]
         idle_since = time.monotonic()
         while not self.stopping.is_set():
             try:
@@ -159,22 +160,22 @@ class Worker:
             if once or (idle_exit_after is not None and time.monotonic() - idle_since >= idle_exit_after):
                 break
             self.stopping.wait(poll_interval)
-        self.stopping.set()  # the lanes finish their delivery in hand and stop
+        finished.set()  # the lanes finish the delivery in hand and stop
         for lane in lanes:
             lane.join()
         log.info("worker %s stopped: %s%s", self.flow.worker_id, self.total, self._events_summary())
         return self.total.claimed + self.delivered.claimed - claimed_before
 
-    def _start_lane(self, handler: str, poll_interval: float) -> threading.Thread:
+    def _start_lane(self, handler: str, poll_interval: float, finished: threading.Event) -> threading.Thread:
         def lane() -> None:
-            while not self.stopping.is_set():
+            while not (finished.is_set() or self.stopping.is_set()):
                 try:
                     claimed = self.deliver_once(handler)
                 except Exception:
                     log.exception("deliveries to %s failed; retrying in %.1f s", handler, poll_interval)
                     claimed = 0
                 if not claimed:
-                    self.stopping.wait(poll_interval)
+                    finished.wait(poll_interval)
 
         thread = threading.Thread(target=lane, name=f"deliveries:{handler}", daemon=True)
         thread.start()

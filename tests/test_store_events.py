@@ -10,9 +10,10 @@ import time
 import uuid
 from datetime import timedelta
 
+import db_fixtures
 import pytest
 import sqlalchemy as sa
-from db_fixtures import add, db_url, new_order, placed, postgres_schema, step, store  # noqa: F401 (fixtures)
+from db_fixtures import add, new_order, placed, postgres_schema, step
 
 from invoicebox_flow.errors import ConcurrentUpdateError, ValidationError
 from invoicebox_flow.store import (
@@ -25,6 +26,8 @@ from invoicebox_flow.store import (
     utcnow,
 )
 from invoicebox_flow.store import schema as tables
+
+db_url, store = db_fixtures.db_url, db_fixtures.store  # the fixtures: SQLite, and PostgreSQL when configured
 
 
 def event(trigger: str = "advance", from_state: str = "order_placed", to_state: str = "paid", **payload) -> EventDraft:
@@ -333,7 +336,7 @@ def test_an_unanswered_claim_runs_out_or_is_given_up(store):
 V1_TABLES = ("orders", "journal", "processed_notifications", "outbox", "schema_version")
 
 
-def test_a_version_1_database_is_migrated_and_keeps_its_orders(db_url):  # noqa: F811
+def test_a_version_1_database_is_migrated_and_keeps_its_orders(db_url):
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:  # the schema as version 1 created it
         tables.metadata.create_all(conn, tables=[tables.metadata.tables[name] for name in V1_TABLES])
