@@ -34,7 +34,7 @@ from typing import Protocol
 import attrs
 
 from ..flows import FlowDefinition
-from ..store import CLAIMED, Delivery, DeliveryClaim, DeliveryLeaseLostError, EventDraft, Store
+from ..store import CLAIMED, Delivery, DeliveryClaim, DeliveryLeaseLostError, EventDraft, Store, StoredEvent
 from .events import OrderEvent, event_of
 from .handlers import Handlers, Subscription
 
@@ -125,21 +125,23 @@ class Deliveries:
         while self.store.fan_out(name, subscription.accepts, limit=FAN_OUT_BATCH) == FAN_OUT_BATCH:
             pass  # a long backlog: keep reading
         tally = DeliveryTally()
-        for item in self.store.claim_deliveries(self.settings.worker_id, name, limit=limit,
-                                                lease_seconds=self.settings.handlers.lease_seconds):
+        claimed = self.store.claim_deliveries(self.settings.worker_id, name, limit=limit,
+                                              lease_seconds=self.settings.handlers.lease_seconds)
+        stored = self.store.events_by_id([item.event_id for item in claimed])
+        for item in claimed:
             if item.claimed_until is not None and item.claimed_until <= _now():
                 continue  # the batch outlived this lease: another worker may hold it by now
-            outcome = self.deliver(item)
+            outcome = self.deliver(item, stored=stored.get(item.event_id))
             setattr(tally, outcome, getattr(tally, outcome) + 1)
         return tally
 
-    def deliver(self, item: Delivery, event: OrderEvent | None = None) -> str:
-        """Call the handler of one claimed delivery and record the outcome: ``done``,
-        ``retried``, ``dead`` or ``lost`` (the claim was taken over meanwhile)."""
+    def deliver(self, item: Delivery, event: OrderEvent | None = None, *, stored: StoredEvent | None = None) -> str:
+        """Call the handler of one claimed delivery (its event given, or read now) and record the
+        outcome: ``done``, ``retried``, ``dead`` or ``lost`` (the claim was taken over meanwhile)."""
         subscription = self._subscription(item.handler)
         worker = self.settings.worker_id
         try:
-            event = event or self._load(item.event_id)
+            event = event or self._load(item.event_id, stored)
             if subscription.transactional:
                 self.store.complete_delivery(item.id, worker=worker,
                                              within=_with_connection(subscription, event))
@@ -182,8 +184,8 @@ class Deliveries:
             raise KeyError(f"no handler {name!r}; subscribed: {', '.join(self.settings.handlers.names) or 'none'}")
         return subscription
 
-    def _load(self, event_id: str) -> OrderEvent:
-        stored = self.store.event(event_id)
+    def _load(self, event_id: str, stored: StoredEvent | None) -> OrderEvent:
+        stored = stored or self.store.event(event_id)
         if stored is None:
             raise LookupError(f"no event {event_id} in the store")
         return event_of(stored, self.definition)

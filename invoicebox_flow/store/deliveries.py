@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
-from .events import START, feed_query, head
+from .events import START, feed_query, head, position_text
 from .exceptions import DeliveryLeaseLostError
 from .records import CLAIMED, DEAD, DONE, OUTBOX_STATUSES, PENDING, Delivery, DeliveryClaim, EventDraft, as_utc, utcnow
 from .schema import event_deliveries as deliveries_table
@@ -187,6 +187,13 @@ class DeliveryQueue:
             query = query.limit(limit)
         with self._read() as conn:
             return [delivery_of(row) for row in conn.execute(query)]
+
+    def handler_positions(self) -> dict[str, str]:
+        """Each registered handler's place in the feed: every event up to it has been queued for
+        the handler (or was not one it takes). Compare with ``feed_head()`` to see its lag."""
+        with self._read() as conn:
+            rows = conn.execute(select(handlers_table.c.name, handlers_table.c.txid, handlers_table.c.seq))
+            return {row.name: position_text(row.txid, row.seq) for row in rows}
 
     def delivery_counts(self) -> dict[tuple[str, str], int]:
         """``{(handler, status): count}`` over every delivery."""

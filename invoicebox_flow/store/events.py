@@ -126,6 +126,14 @@ class EventLog:
             row = conn.execute(select(events_table).where(events_table.c.id == event_id)).first()
         return None if row is None else stored_event_of(row)
 
+    def events_by_id(self, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        """The events with these ids (those that exist), in one read."""
+        if not event_ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(select(events_table).where(events_table.c.id.in_(list(event_ids))))
+            return {row.id: stored_event_of(row) for row in rows}
+
     def order_events(self, order_id: str) -> list[StoredEvent]:
         """One order's events, oldest first (each order's events are in its own commit order)."""
         query = select(events_table).where(events_table.c.order_id == order_id).order_by(
