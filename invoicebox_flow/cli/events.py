@@ -45,7 +45,7 @@ def events_list(db: str, status: str, handler: str | None, limit: int, as_json: 
         return
     echo_table(("id", "handler", "event", "order", "status", "tries", "last error"),
                [(str(d.id), d.handler, d.event_type, d.order_id, d.status, str(d.attempts), d.last_error or "")
-                for d in found], right={0, 5}, shrink={1, 6}, optional={4, 6})
+                for d in found], right={0, 5}, shrink={1, 6}, optional={4})
 
 
 @events.command("retry")
