@@ -133,15 +133,14 @@ class Core:
         same transaction."""
         new_state = self.check(snap, change.trigger, change.target)
         doc = change.doc if change.doc is not None else snap.doc
-        data = doc.to_json()
         extra: dict[str, Any] = {}
         if change.invoicebox_id is not None:
             extra["invoicebox_id"] = change.invoicebox_id
-        event = self.event(snap.record, change.trigger, new_state, change.actor, data,
+        event = self.event(snap.record, change.trigger, new_state, change.actor,
                            invoicebox_id=change.invoicebox_id or snap.invoicebox_id)
         claim = self.deliveries.before_commit(event)
         record = self.store.update(
-            snap.id, snap.record.version, state=new_state, data=data,
+            snap.id, snap.record.version, state=new_state, data=doc.to_json(),
             journal=self.entry(snap, change.trigger, new_state, actor=change.actor, outcome=change.outcome,
                                request_id=change.request_id, detail=change.detail),
             outbox=change.outbox.add, complete_outbox=change.outbox.complete,
@@ -156,23 +155,22 @@ class Core:
         """Store bookkeeping that is not a transition (the ids of issued receipts): the state
         stays, the change is journaled under ``note`` with an ``OrderAnnotated`` event,
         compare-and-set as always."""
-        data = doc.to_json()
-        event = self.event(snap.record, note, snap.state, self.actor, data, invoicebox_id=snap.invoicebox_id,
+        event = self.event(snap.record, note, snap.state, self.actor, invoicebox_id=snap.invoicebox_id,
                            annotation=True)
         claim = self.deliveries.before_commit(event)
-        record = self.store.update(snap.id, snap.record.version, state=snap.state, data=data,
+        record = self.store.update(snap.id, snap.record.version, state=snap.state, data=doc.to_json(),
                                    journal=self.entry(snap, note, snap.state, detail=detail), events=(event,),
                                    deliveries=claim)
         self.deliveries.after_commit(event, claim)
         return Snapshot(record, doc)
 
-    def event(self, before: OrderRecord, trigger: str, to_state: str, actor: str, data: Mapping[str, Any], *,
-              invoicebox_id: str | None, annotation: bool = False) -> EventDraft:
+    def event(self, before: OrderRecord, trigger: str, to_state: str, actor: str, *, invoicebox_id: str | None,
+              annotation: bool = False) -> EventDraft:
         """The event a change of the order ``before`` appends (its class from the catalogue of
         :mod:`.events`)."""
         cls = events.event_class(self.definition.lifecycle(before.variant), trigger, before.state,
                                  annotation=annotation)
-        return events.draft(cls, before, trigger=trigger, to_state=to_state, actor=actor, data=data,
+        return events.draft(cls, before, trigger=trigger, to_state=to_state, actor=actor,
                             invoicebox_id=invoicebox_id)
 
     def record_attempt(self, snap: Snapshot, trigger: str, exc: BaseException, *, pending: bool = False) -> None:
@@ -202,7 +200,7 @@ class Core:
     def add_order(self, record: OrderRecord, journal: JournalEntry, outbox: tuple[OutboxDraft, ...] = ()) -> Snapshot:
         """Store a new order with its journal entry, outbox work and ``OrderPlaced`` event."""
         event = self.event(attrs.evolve(record, state=journal.from_state), journal.trigger, record.state,
-                           journal.actor, record.data, invoicebox_id=record.invoicebox_id)
+                           journal.actor, invoicebox_id=record.invoicebox_id)
         claim = self.deliveries.before_commit(event)
         stored = Snapshot.of(self.store.add_order(record, journal, list(outbox), events=(event,), deliveries=claim))
         self.deliveries.after_commit(event, claim)

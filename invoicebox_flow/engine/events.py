@@ -188,11 +188,11 @@ def event_class(lifecycle: Lifecycle, trigger: str, from_state: str, *, annotati
 
 
 def draft(cls: type[OrderEvent], before: OrderRecord, *, trigger: str, to_state: str, actor: str,
-          data: Mapping[str, Any], invoicebox_id: str | None) -> EventDraft:
-    """The row of a change's event: the order as the change leaves it, minus what the store
-    adds when it writes the change (the new version, the time)."""
+          invoicebox_id: str | None) -> EventDraft:
+    """The row of a change's event. The store adds what it writes with the change — the
+    order's data, its new version, the time — so that the snapshot is exactly the stored order."""
     order = {"merchantOrderId": before.merchant_order_id, "variant": before.variant, "invoiceboxId": invoicebox_id,
-             "createdAt": before.created_at.isoformat(), "data": data}
+             "createdAt": before.created_at.isoformat()}
     return EventDraft(id=uuid.uuid4().hex, type=cls.__name__, trigger=trigger, from_state=before.state,
                       to_state=to_state, actor=actor, payload={"order": order})
 
@@ -206,7 +206,7 @@ def event_of(stored: StoredEvent, definition: FlowDefinition) -> OrderEvent:
     order = stored.payload["order"]
     record = OrderRecord(id=stored.order_id, merchant_order_id=order["merchantOrderId"], variant=order["variant"],
                          state=stored.to_state, version=stored.order_version, invoicebox_id=order["invoiceboxId"],
-                         data=order["data"], created_at=datetime.fromisoformat(order["createdAt"]),
+                         data=stored.order_data, created_at=datetime.fromisoformat(order["createdAt"]),
                          updated_at=stored.at)
     snapshot = Snapshot.of(record)
     view = OrderView.build(snapshot, definition.lifecycle(snapshot.variant))

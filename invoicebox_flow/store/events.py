@@ -32,12 +32,15 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, insert, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Text, bindparam, cast, func, insert, literal, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
 from ..errors import ValidationError
-from .records import EventDraft, StoredEvent
+from .records import EventDraft, JournalEntry, StoredEvent
+from .rows import insert_journal, journal_row
+from .schema import EncodedJSON
 from .schema import events as events_table
+from .schema import journal as journal_table
 
 # the transaction's id as a plain number (xid8 has no cast to bigint of its own)
 _PG_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
@@ -45,6 +48,8 @@ _PG_OLDEST_RUNNING = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot())
 _INSERT_SQLITE = insert(events_table).values(txid=0)
 _INSERT_PG = insert(events_table).values(txid=_PG_TXID)
 START = (0, 0)  # before the first event
+JOURNAL_COLUMNS = tuple(c.name for c in journal_table.c if c.name != "seq")
+EVENT_COLUMNS = tuple(c.name for c in events_table.c if c.name not in ("seq", "txid"))
 
 
 def position_text(txid: int, seq: int) -> str:
@@ -62,22 +67,40 @@ def parse_position(position: str | None) -> tuple[int, int]:
     return int(txid), int(seq)
 
 
-def insert_events(conn: Connection, *, is_postgres: bool, order_id: str, order_version: int, at: dt.datetime,
-                  drafts: Sequence[EventDraft]) -> None:
-    """Append ``drafts`` in the caller's transaction."""
-    if not drafts:
+def _event_row(order_id: str, order_version: int, at: dt.datetime, data: Any, draft: EventDraft) -> dict[str, Any]:
+    return {"id": draft.id, "order_id": order_id, "order_version": order_version, "type": draft.type,
+            "trigger": draft.trigger, "from_state": draft.from_state, "to_state": draft.to_state, "actor": draft.actor,
+            "at": at, "payload": draft.payload, "order_data": data}
+
+
+# PostgreSQL: the journal row and the event in one statement (a data-modifying CTE), so that the
+# event costs no round trip of its own; SQLite, in process, has no round trips to save.
+_PG_JOURNAL_AND_EVENT = insert(events_table).values(
+    txid=_PG_TXID, **{c: bindparam(f"e_{c}") for c in EVENT_COLUMNS},
+).add_cte(insert(journal_table).values(**{c: bindparam(f"j_{c}") for c in JOURNAL_COLUMNS}).cte("journal_row"))
+
+
+def insert_journal_and_events(conn: Connection, *, is_postgres: bool, journal: JournalEntry, order_id: str,
+                              order_version: int, at: dt.datetime, data: EncodedJSON,
+                              drafts: Sequence[EventDraft]) -> None:
+    """Append the change's journal entry and its events in the caller's transaction; ``data``
+    is the order's data as written to its row (encoded once for both)."""
+    if is_postgres and len(drafts) == 1:
+        params = {f"j_{k}": v for k, v in journal_row(journal).items()}
+        params.update({f"e_{k}": v for k, v in _event_row(order_id, order_version, at, data, drafts[0]).items()})
+        conn.execute(_PG_JOURNAL_AND_EVENT, params)
         return
-    conn.execute(_INSERT_PG if is_postgres else _INSERT_SQLITE, [
-        {"id": d.id, "order_id": order_id, "order_version": order_version, "type": d.type, "trigger": d.trigger,
-         "from_state": d.from_state, "to_state": d.to_state, "actor": d.actor, "at": at, "payload": d.payload}
-        for d in drafts])
+    insert_journal(conn, journal)
+    if drafts:
+        conn.execute(_INSERT_PG if is_postgres else _INSERT_SQLITE,
+                     [_event_row(order_id, order_version, at, data, d) for d in drafts])
 
 
 def stored_event_of(row: Row[Any]) -> StoredEvent:
     return StoredEvent(seq=row.seq, id=row.id, position=position_text(row.txid, row.seq), order_id=row.order_id,
                        order_version=row.order_version, type=row.type, trigger=row.trigger,
                        from_state=row.from_state, to_state=row.to_state, actor=row.actor, at=row.at,
-                       payload=row.payload)
+                       payload=row.payload, order_data=row.order_data)
 
 
 def final_rows(is_postgres: bool) -> ColumnElement[bool] | None:
@@ -85,10 +108,17 @@ def final_rows(is_postgres: bool) -> ColumnElement[bool] | None:
     return events_table.c.txid < _PG_OLDEST_RUNNING if is_postgres else None
 
 
+def _order(is_postgres: bool) -> tuple[Any, ...]:
+    c = events_table.c
+    return (c.txid, c.seq) if is_postgres else (c.seq,)  # SQLite: txid is 0, seq is the rowid
+
+
 def feed_query(after: tuple[int, int], limit: int, is_postgres: bool, columns: Sequence[Any] = ()) -> Any:
     """The next ``limit`` rows (or just ``columns`` of them) after ``after``, in feed order."""
-    query = (select(*columns or (events_table,)).where(tuple_(events_table.c.txid, events_table.c.seq) > tuple_(*after))
-             .order_by(events_table.c.txid, events_table.c.seq).limit(limit))
+    order = _order(is_postgres)
+    bound = tuple_(*(literal(value, BigInteger()) for value in after[-len(order):]))
+    query = (select(*columns or (events_table,)).where(tuple_(*order) > bound)
+             .order_by(*order).limit(limit))
     final = final_rows(is_postgres)
     return query if final is None else query.where(final)
 
@@ -96,7 +126,7 @@ def feed_query(after: tuple[int, int], limit: int, is_postgres: bool, columns: S
 def head(conn: Connection, is_postgres: bool) -> tuple[int, int]:
     """The position of the newest event no later commit can precede (START when there is none)."""
     query = select(events_table.c.txid, events_table.c.seq).order_by(
-        events_table.c.txid.desc(), events_table.c.seq.desc()).limit(1)
+        *(column.desc() for column in _order(is_postgres))).limit(1)
     final = final_rows(is_postgres)
     row = conn.execute(query if final is None else query.where(final)).first()
     return START if row is None else (int(row.txid), int(row.seq))

@@ -146,8 +146,9 @@ class EventDraft:
     """A lifecycle event to append in the same transaction as the change it describes.
 
     The engine decides ``type`` (a class of :mod:`invoicebox_flow.engine.events`) and
-    ``payload`` (the order as the change leaves it); the store adds the feed position, the time
-    and the order's new version when it writes the change.
+    ``payload`` (the order's identity: what its row holds besides state, version and data); the
+    store adds what it writes with the change — the order's data, its new version, the time —
+    and the feed position.
     """
 
     id: str = attrs.field(validator=_non_empty)
@@ -176,6 +177,7 @@ class StoredEvent:
     actor: str
     at: dt.datetime
     payload: dict[str, Any]
+    order_data: dict[str, Any]
 
 
 @attrs.frozen

@@ -65,6 +65,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class EncodedJSON(str):
+    """JSON text encoded already: written as it is (one value written to two columns is encoded once)."""
+
+
 class JSONText(TypeDecorator[Any]):
     """JSON as text; ``Decimal`` numbers survive exactly (see :mod:`invoicebox_flow.jsonutil`)."""
 
@@ -72,6 +76,8 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, EncodedJSON):
+            return str(value)
         return None if value is None else jsonutil.dumps(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
@@ -164,8 +170,10 @@ events = Table(
     Column("to_state", String, nullable=False),
     Column("actor", String, nullable=False),
     Column("at", UTCDateTime, nullable=False),
-    Column("payload", JSONText, nullable=False),
-    Index("ix_events_txid_seq", "txid", "seq"),
+    Column("payload", JSONText, nullable=False),  # what the engine adds: the order's identity
+    Column("order_data", JSONText, nullable=False),  # the order's data as the change left it
+    # the feed's order on PostgreSQL; on SQLite the feed follows seq (the rowid) alone
+    Index("ix_events_txid_seq", "txid", "seq").ddl_if(dialect="postgresql"),
     sqlite_autoincrement=True,
 )
 

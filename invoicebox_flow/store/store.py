@@ -25,11 +25,12 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 
+from .. import jsonutil
 from ..errors import ConcurrentUpdateError, OrderNotFoundError, ValidationError
 from . import backend, migrations
 from .decisions import FulfilmentDecisions
 from .deliveries import DeliveryQueue, insert_claimed
-from .events import EventLog, insert_events
+from .events import EventLog, insert_journal_and_events
 from .exceptions import DuplicateNotificationError
 from .outbox import OutboxQueue
 from .records import (
@@ -47,10 +48,10 @@ from .records import (
     utcnow,
 )
 from .rows import check_journal, duplicate_error, insert_journal, insert_outbox, journal_entry_of, order_of
+from .schema import EncodedJSON, orders, processed_notifications, schema_version
 
 # Aliased: ``journal`` and ``outbox`` are also method and parameter names of the Store.
 from .schema import journal as journal_table
-from .schema import orders, processed_notifications, schema_version
 from .schema import outbox as outbox_table
 
 DEFAULT_URL = "sqlite:///invoicebox-flow.db"
@@ -178,6 +179,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         if record.version != 1:
             raise ValueError(f"a new order starts at version 1, not {record.version}")
         check_journal(journal, record.id, record.state)
+        data = EncodedJSON(jsonutil.dumps(record.data))
         try:
             with self._write() as conn:
                 row = conn.execute(
@@ -189,15 +191,14 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
                         variant=record.variant,
                         state=record.state,
                         version=1,
-                        data=record.data,
+                        data=data,
                         created_at=record.created_at,
                         updated_at=record.updated_at,
                     )
                     .returning(*orders.c)
                 ).one()
-                insert_journal(conn, journal)
+                self._journal_and_events(conn, journal, record.id, 1, record.updated_at, data, events, deliveries)
                 insert_outbox(conn, record.id, outbox, utcnow(), claim_outbox_as, lease_seconds)
-                self._append_events(conn, record.id, 1, record.updated_at, events, deliveries)
         except sa_exc.IntegrityError as error:
             raise duplicate_error(error, record) from None
         return order_of(row)
@@ -271,8 +272,9 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         if outbox_result is not None and complete_outbox is None:
             raise ValueError("outbox_result needs complete_outbox")
         now = utcnow()
-        params: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state, "p_data": data,
-                                  "p_updated_at": now}
+        encoded = EncodedJSON(jsonutil.dumps(data))  # once, for the order's row and its events
+        params: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state,
+                                  "p_data": encoded, "p_updated_at": now}
         statement = _CAS_UPDATE
         if invoicebox_id is not UNCHANGED:
             params["p_invoicebox_id"] = invoicebox_id
@@ -288,8 +290,8 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
                     if conn.scalar(select(orders.c.id).where(orders.c.id == order_id)) is None:
                         raise OrderNotFoundError(f"no order {order_id!r} in the store")
                     raise ConcurrentUpdateError(order_id, expected_version)
-                insert_journal(conn, journal)
-                self._append_events(conn, order_id, expected_version + 1, now, events, deliveries)
+                self._journal_and_events(conn, journal, order_id, expected_version + 1, now, encoded, events,
+                                         deliveries)
                 insert_outbox(conn, order_id, outbox, now, claim_outbox_as, lease_seconds)
                 if complete_outbox is not None:
                     done = conn.execute(
@@ -319,10 +321,11 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             raise
         return order_of(row)
 
-    def _append_events(self, conn: Connection, order_id: str, version: int, at: dt.datetime, events: Sequence[EventDraft],
-                       deliveries: DeliveryClaim | None) -> None:
-        insert_events(conn, is_postgres=self._is_postgres, order_id=order_id, order_version=version, at=at,
-                      drafts=events)
+    def _journal_and_events(self, conn: Connection, journal: JournalEntry, order_id: str, version: int,
+                            at: dt.datetime, data: EncodedJSON, events: Sequence[EventDraft],
+                            deliveries: DeliveryClaim | None) -> None:
+        insert_journal_and_events(conn, is_postgres=self._is_postgres, journal=journal, order_id=order_id,
+                                  order_version=version, at=at, data=data, drafts=events)
         if deliveries is not None:
             insert_claimed(conn, order_id, events, deliveries, at)
 
