@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from _pg import PG_URL_ENV, pg_schema
+
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.models import PrivateCustomer
 from invoicebox_flow.money import basket_line

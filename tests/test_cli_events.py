@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_event_handlers import OUT_ENV
+from cli_event_handlers import handlers as thank_you_handlers
 from cli_helpers import assert_one_line_error, clean_env, needs_cli, run
 from helpers import course_lines, private_customer
 
@@ -85,7 +86,7 @@ def test_a_worker_started_from_the_command_line_runs_the_shops_handlers(tmp_path
     db = f"sqlite:///{tmp_path / 'shop.db'}"
     out = tmp_path / "thanks.txt"
     with Store(db) as store:
-        flow = OrderFlow(None, store, merchant_id="m", handlers=__import__("cli_event_handlers").handlers)
+        flow = OrderFlow(None, store, merchant_id="m", handlers=thank_you_handlers)
         for n in range(2):  # the shop's own flow registers the handler with its first commit
             flow.place(f"W-{n}", course_lines(), private_customer(), description="Курс", request_invoice=False)
         ids = [e.id for e in flow.events()]

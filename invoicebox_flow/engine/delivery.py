@@ -105,15 +105,19 @@ class Deliveries:
         return DeliveryClaim(names, self.settings.worker_id, handlers.lease_seconds) if names else None
 
     def after_commit(self, draft: EventDraft, claim: DeliveryClaim | None) -> None:
-        """Run the deliveries the commit claimed (a failing one is left to a worker)."""
+        """Run the deliveries the commit claimed. Nothing here may fail the change, which is
+        committed: a failing handler, or a store that fails now, leaves them to a worker."""
         if claim is None:
             return
-        stored = self.store.event(draft.id)
-        assert stored is not None  # committed just now
-        event = event_of(stored, self.definition)
-        for item in self.store.deliveries(event_id=draft.id, status=CLAIMED):
-            if item.claimed_by == claim.worker and item.handler in claim.handlers:
-                self.deliver(item, event)
+        try:
+            items = [item for item in self.store.deliveries(event_id=draft.id, status=CLAIMED)
+                     if item.claimed_by == claim.worker and item.handler in claim.handlers]
+            event = self._load(draft.id, None)
+        except Exception:
+            log.exception("event %s: could not start its inline handlers; a worker will run them", draft.id)
+            return
+        for item in items:
+            self.deliver(item, event)
 
     # --- by a worker -------------------------------------------------------------------------
 

@@ -12,14 +12,13 @@ and the next copy asks. A part of :class:`~.store.Store`.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager
 
 import attrs
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
 
+from .parts import StorePart
 from .records import utcnow
 from .schema import fulfilment_decisions as decisions_table
 
@@ -33,16 +32,8 @@ class DecisionClaim:
     fulfil: bool | None = None
 
 
-class FulfilmentDecisions:
+class FulfilmentDecisions(StorePart):
     """The decision methods of the store."""
-
-    _is_postgres: bool
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     def claim_decision(self, key: str, order_id: str, claimant: str, *, lease_seconds: float) -> DecisionClaim:
         """Claim the decision on notification ``key`` for ``claimant`` (one call's own token)."""

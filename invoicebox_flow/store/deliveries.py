@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Connection, Row
 
 from .events import START, feed_query, head, position_text
 from .exceptions import DeliveryLeaseLostError
+from .parts import StorePart
 from .records import CLAIMED, DEAD, DONE, OUTBOX_STATUSES, PENDING, Delivery, DeliveryClaim, EventDraft, as_utc, utcnow
 from .schema import event_deliveries as deliveries_table
 from .schema import event_handlers as handlers_table
@@ -60,16 +60,8 @@ def delivery_of(row: Row[Any]) -> Delivery:
                     last_error=row.last_error, created_at=row.created_at, done_at=row.done_at)
 
 
-class DeliveryQueue:
+class DeliveryQueue(StorePart):
     """The delivery methods of the store."""
-
-    _is_postgres: bool
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     def _insert_absent(self, table: Any, *keys: str) -> Any:
         insert = pg_insert if self._is_postgres else sqlite_insert

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Text, bindparam, cast, func, insert, literal, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
 from ..errors import ValidationError
+from .parts import StorePart
 from .records import EventDraft, JournalEntry, StoredEvent
 from .rows import insert_journal, journal_row
 from .schema import EncodedJSON
@@ -132,13 +132,8 @@ def head(conn: Connection, is_postgres: bool) -> tuple[int, int]:
     return START if row is None else (int(row.txid), int(row.seq))
 
 
-class EventLog:
+class EventLog(StorePart):
     """The event methods of the store; the store provides its transactions."""
-
-    _is_postgres: bool
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     def read_events(self, after: str | None = None, *, limit: int = 100) -> list[StoredEvent]:
         """Up to ``limit`` events of every order after position ``after`` (None: from the first),

@@ -133,6 +133,18 @@ processed_notifications = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+def _leased() -> tuple[Column[Any], ...]:
+    """The columns of work that workers claim with a lease (the outbox, event deliveries)."""
+    return (
+        Column("status", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("available_at", UTCDateTime, nullable=False),
+        Column("claimed_by", String, nullable=True),
+        Column("claimed_until", UTCDateTime, nullable=True),
+        Column("last_error", Text, nullable=True),
+    )
+
+
 outbox = Table(
     "outbox",
     metadata,
@@ -141,12 +153,7 @@ outbox = Table(
     Column("action", String, nullable=False),
     Column("payload", JSONText, nullable=False),
     Column("key", String, nullable=False, unique=True),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("available_at", UTCDateTime, nullable=False),
-    Column("claimed_by", String, nullable=True),
-    Column("claimed_until", UTCDateTime, nullable=True),
-    Column("last_error", Text, nullable=True),
+    *_leased(),
     Column("result", JSONText, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_outbox_status_available_at", "status", "available_at"),
@@ -196,12 +203,7 @@ event_deliveries = Table(
     Column("handler", String, nullable=False),
     Column("order_id", String, nullable=False),
     Column("event_type", String, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("available_at", UTCDateTime, nullable=False),
-    Column("claimed_by", String, nullable=True),
-    Column("claimed_until", UTCDateTime, nullable=True),
-    Column("last_error", Text, nullable=True),
+    *_leased(),
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime, nullable=True),
     UniqueConstraint("event_id", "handler"),
