@@ -104,8 +104,8 @@ def test_a_worker_started_from_the_command_line_runs_the_shops_handlers(tmp_path
 @pytest.mark.parametrize(("spec", "message"), [
     ("cli_event_handlers", "error: --handlers takes MODULE:ATTRIBUTE (e.g. myshop.events:handlers), not "
                            "'cli_event_handlers'"),
-    ("no_such_module:handlers", "error: cannot load the handlers 'no_such_module:handlers': No module named "
-                                "'no_such_module'"),
+    ("no_such_module:handlers", "error: cannot load the event handlers 'no_such_module:handlers': No module "
+                                "named 'no_such_module'"),
     ("cli_event_handlers:OUT_ENV", "error: cli_event_handlers:OUT_ENV is a str, not a Handlers registry or an "
                                    "OrderFlow"),
 ])

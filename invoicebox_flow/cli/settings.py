@@ -46,7 +46,7 @@ def load_definition(spec: str | None) -> FlowDefinition:
 
     if not spec:
         return DOCUMENTED_FLOW
-    found = _load("definition", spec, "myshop.flows:PACKING")
+    found = _load("definition", "flow definition", spec, "myshop.flows:PACKING")
     if callable(found) and not isinstance(found, FlowDefinition):
         found = found()
     if not isinstance(found, FlowDefinition):
@@ -62,7 +62,7 @@ def load_handlers(spec: str | None) -> Handlers:
 
     if not spec:
         return Handlers()
-    found = _load("handlers", spec, "myshop.events:handlers")
+    found = _load("handlers", "event handlers", spec, "myshop.events:handlers")
     if callable(found) and not isinstance(found, (Handlers, OrderFlow)):
         found = found()
     if isinstance(found, OrderFlow):
@@ -72,14 +72,15 @@ def load_handlers(spec: str | None) -> Handlers:
     return found
 
 
-def _load(option: str, spec: str, example: str) -> Any:
+def _load(option: str, what: str, spec: str, example: str) -> Any:
+    """The attribute ``spec`` (``module:attribute``) names, for ``--option``."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise CliError(f"--{option} takes MODULE:ATTRIBUTE (e.g. {example}), not {spec!r}")
     try:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise CliError(f"cannot load the {option} {spec!r}: {error}") from None
+        raise CliError(f"cannot load the {what} {spec!r}: {error}") from None
 
 
 def base_url(override: str | None = None) -> str:

@@ -1,8 +1,9 @@
 """Creating the schema, and bringing a database written by an older version up to this one.
 
 A new database gets every table and ``SCHEMA_VERSION`` at once. An existing one runs the
-migrations after its recorded version, in order, each in the same transaction as the row that
-records it — so a crash half-way leaves the database at the version it had. A database written
+migrations after its recorded version, in order, in the same transaction as the rows that
+record them — so a crash half-way leaves the database at the version it had — and then gets any
+table still missing (a new table that changes no other one needs no version of its own). A database written
 by a newer version is refused (:class:`SchemaVersionError`): this code cannot know its tables.
 """
 
@@ -52,3 +53,5 @@ def prepare(conn: Connection, *, is_postgres: bool) -> None:
     for target in range(version + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[target][1](conn)
         conn.execute(insert(schema_version).values(version=target, applied_at=utcnow()))
+    # a table that only adds to the schema may come without a version of its own: create it too
+    metadata.create_all(conn, checkfirst=True)
