@@ -21,6 +21,10 @@ from ._version import __version__
 _EXPORTS: dict[str, str] = {
     "InvoiceboxClient": "client",
     "Fact": "engine", "OrderFlow": "engine", "OrderLine": "engine", "OrderView": "engine",
+    "ExtensionStep": "engine", "Handlers": "engine", "LifecycleStep": "engine", "OrderAnnotated": "engine",
+    "OrderCanceled": "engine", "OrderEvent": "engine", "OrderExpired": "engine", "OrderPaid": "engine",
+    "OrderPlaced": "engine", "OrderRefunded": "engine", "OrderShipped": "engine", "PaymentDeclined": "engine",
+    "PaymentLinkIssued": "engine",
     "ApiError": "errors", "AuthenticationError": "errors", "BasketError": "errors",
     "ConcurrentUpdateError": "errors", "CustomerError": "errors", "DefinitionError": "errors", "FlowError": "errors",
     "IllegalTransitionError": "errors", "InvalidRequestError": "errors", "InvoiceboxFlowError": "errors",
@@ -45,9 +49,13 @@ _EXPORTS: dict[str, str] = {
 # A literal list, so that type checkers see the re-exports (tests/test_imports.py: equal to _EXPORTS).
 __all__ = [
     "DOCUMENTED_FLOW", "SEQUENCES", "ApiError", "AuthenticationError", "BasketError", "BasketItem",
-    "ConcurrentUpdateError", "CustomerError", "DefinitionError", "Drift", "Fact", "Finding", "FlowDefinition", "FlowError", "IllegalTransitionError", "InvalidRequestError", "InvoiceboxClient",
-    "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "Message", "MissingExtraError", "NotFoundError", "NotificationHandler", "Order",
-    "OrderFlow", "OrderLine", "OrderNotFoundError", "OrderRequest", "OrderView", "PrivateCustomer", "RateLimitError",
+    "ConcurrentUpdateError", "CustomerError", "DefinitionError", "Drift", "ExtensionStep", "Fact", "Finding",
+    "FlowDefinition", "FlowError", "Handlers", "IllegalTransitionError", "InvalidRequestError",
+    "InvoiceboxClient", "InvoiceboxFlowError", "LegalCustomer", "Lifecycle", "LifecycleStep", "Message",
+    "MissingExtraError", "NotFoundError", "NotificationHandler", "Order", "OrderAnnotated", "OrderCanceled",
+    "OrderEvent", "OrderExpired", "OrderFlow", "OrderLine", "OrderNotFoundError", "OrderPaid", "OrderPlaced",
+    "OrderRefunded", "OrderRequest", "OrderShipped", "OrderView", "PaymentDeclined", "PaymentLinkIssued",
+    "PrivateCustomer", "RateLimitError",
     "RateLimiter", "RefundLimitError", "RefundOrder", "RefundRequest", "RefundableItem", "ResultUnknownError",
     "ServerError", "Shipment", "ShipmentRequest", "SignatureError", "State", "StateSpec", "Store", "StoreRateLimiter",
     "SweepReport", "TransportError",
@@ -71,7 +79,25 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and IDEs see (tests/test_imports.py: the same names as _EXPORTS)
     from .client import InvoiceboxClient
-    from .engine import Fact, OrderFlow, OrderLine, OrderView
+    from .engine import (
+        ExtensionStep,
+        Fact,
+        Handlers,
+        LifecycleStep,
+        OrderAnnotated,
+        OrderCanceled,
+        OrderEvent,
+        OrderExpired,
+        OrderFlow,
+        OrderLine,
+        OrderPaid,
+        OrderPlaced,
+        OrderRefunded,
+        OrderShipped,
+        OrderView,
+        PaymentDeclined,
+        PaymentLinkIssued,
+    )
     from .errors import (
         ApiError,
         AuthenticationError,

@@ -1,4 +1,5 @@
-"""``invoicebox-flow worker``: performs the InvoiceBox calls that orders recorded in the outbox.
+"""``invoicebox-flow worker``: performs the InvoiceBox calls that orders recorded in the outbox,
+and hands the lifecycle events to the shop's handlers.
 
 Transitions that need InvoiceBox record their call in the same transaction as the state change
 (``OrderFlow.place/ship/refund(..., defer=True)``, or any call whose outcome was unknown). Any
@@ -8,10 +9,19 @@ state change in one transaction. Delivery is at least once; a retried call first
 up at InvoiceBox, so each effect happens once. A worker killed mid-call loses its lease; another
 worker takes the item over after ``lease_seconds``.
 
+The shop's event handlers (``flow.handlers``, see :mod:`invoicebox_flow.engine.delivery`) each
+get a lane of their own: a thread that fans the feed out into that handler's deliveries, claims
+the due ones and calls the handler. A slow or failing handler therefore holds up neither the
+outbox nor any other handler. The worker must know the handlers by the same names as the
+processes that commit the events: build it from the shop's own ``OrderFlow``, or start
+``invoicebox-flow worker --handlers MODULE:ATTR``.
+
 The worker logs (logger ``invoicebox_flow.worker``) its start with the backlog it found, one
 INFO line per item — the order, the transition the call's outcome fired and the outcome —, a
 summary every ``summary_every`` seconds while it works and one when it stops. A failed call is
-logged by the engine (WARNING, with the reason) and stays in the outbox for a later retry.
+logged by the engine (WARNING, with the reason) and stays in the outbox for a later retry;
+deliveries are logged by ``invoicebox_flow.events`` (a line each, a warning per failure, an
+error when one is parked dead).
 
 With ``reconcile_every`` it also sweeps the books every that many seconds (the first sweep at
 start), healing the safe drift (:meth:`OrderFlow.reconcile`); each difference that needs a person
@@ -27,7 +37,7 @@ import time
 
 import attrs
 
-from .engine import OrderFlow, OrderView
+from .engine import DeliveryTally, OrderFlow, OrderView
 from .store import PENDING
 
 log = logging.getLogger("invoicebox_flow.worker")
@@ -49,7 +59,8 @@ class Tally:
 
 
 class Worker:
-    """Claims due outbox items of ``flow`` in batches of ``batch`` and performs their calls."""
+    """Claims due outbox items of ``flow`` in batches of ``batch`` and performs their calls; runs
+    the deliveries of each of ``flow.handlers`` in batches of ``batch`` too."""
 
     def __init__(self, flow: OrderFlow, *, batch: int = 10, summary_every: float = 60.0,
                  reconcile_every: float | None = None) -> None:
@@ -60,8 +71,11 @@ class Worker:
         self.summary_every = summary_every
         self.stopping = threading.Event()
         self.total = Tally()
+        self.delivered = DeliveryTally()
         self._period = Tally()
         self._period_started = time.monotonic()
+        self._delivery_lock = threading.Lock()
+        self._delivered_at = 0.0  # when a lane last had work (monotonic)
 
     def pending(self) -> int | None:
         """Items waiting in the outbox now (due or not, for any worker); None if the store could
@@ -73,7 +87,25 @@ class Worker:
             return None
 
     def run_once(self) -> int:
-        """Claim and process what is due now; returns how many items were claimed."""
+        """Claim and process what is due now — outbox items, then each handler's deliveries;
+        returns how many were claimed."""
+        return self._outbox_once() + self.deliver_once()
+
+    def deliver_once(self, handler: str | None = None) -> int:
+        """Run one batch of due deliveries for ``handler`` (every handler when None); returns
+        how many were claimed."""
+        names = [handler] if handler is not None else list(self.flow.handlers.names)
+        claimed = 0
+        for name in names:
+            tally = self.flow.deliveries.run_once(name, limit=self.batch)
+            with self._delivery_lock:
+                self.delivered.add(tally)
+                if tally.claimed:
+                    self._delivered_at = time.monotonic()
+            claimed += tally.claimed
+        return claimed
+
+    def _outbox_once(self) -> int:
         results = self.flow.resume(limit=self.batch, report_claimed=True)
         for view in results:
             for tally in (self.total, self._period):
@@ -105,18 +137,23 @@ class Worker:
         """A poll found nothing due (the backlog, if any, is worked off)."""
 
     def run(self, *, once: bool = False, poll_interval: float = 1.0, idle_exit_after: float | None = None) -> int:
-        """Loop until SIGTERM/SIGINT (or, with ``once``, until nothing is due); returns the items claimed."""
+        """Loop until SIGTERM/SIGINT (or, with ``once``, until nothing is due); returns the items
+        and deliveries claimed. Each handler's deliveries run in a lane (thread) of their own,
+        except with ``once``, where everything runs in turn in this thread."""
         self._install_signal_handlers()
         if log.isEnabledFor(logging.INFO):
             pending = self.pending()
-            log.info("worker %s started on %s: %s item(s) pending, batches of %d, polling every %g s",
+            handlers = f"; handlers: {', '.join(self.flow.handlers.names)}" if len(self.flow.handlers) else ""
+            log.info("worker %s started on %s: %s item(s) pending, batches of %d, polling every %g s%s",
                      self.flow.worker_id, self.flow.store.url, "?" if pending is None else pending, self.batch,
-                     poll_interval)
-        claimed_before = self.total.claimed
+                     poll_interval, handlers)
+        claimed_before = self.total.claimed + self.delivered.claimed
+        finished = threading.Event()  # this run's end (``stopping`` is the request to end it)
+        lanes = [] if once else [self._start_lane(name, poll_interval, finished) for name in self.flow.handlers.names]
         idle_since = time.monotonic()
         while not self.stopping.is_set():
             try:
-                claimed = self.run_once()
+                claimed = self.run_once() if once else self._outbox_once()
             except Exception:
                 log.exception("outbox poll failed; retrying in %.1f s", poll_interval)
                 self.stopping.wait(poll_interval)
@@ -127,18 +164,38 @@ class Worker:
                 idle_since = time.monotonic()
                 continue
             self.on_idle()
+            idle_since = max(idle_since, self._delivered_at)
             if once or (idle_exit_after is not None and time.monotonic() - idle_since >= idle_exit_after):
                 break
             self.stopping.wait(poll_interval)
-        log.info("worker %s stopped: %s", self.flow.worker_id, self.total)
-        return self.total.claimed - claimed_before
+        finished.set()  # the lanes finish the delivery in hand and stop
+        for lane in lanes:
+            lane.join()
+        log.info("worker %s stopped: %s%s", self.flow.worker_id, self.total, self._events_summary())
+        return self.total.claimed + self.delivered.claimed - claimed_before
+
+    def _start_lane(self, handler: str, poll_interval: float, finished: threading.Event) -> threading.Thread:
+        def lane() -> None:
+            while not (finished.is_set() or self.stopping.is_set()):
+                try:
+                    claimed = self.deliver_once(handler)
+                except Exception:
+                    log.exception("deliveries to %s failed; retrying in %.1f s", handler, poll_interval)
+                    claimed = 0
+                if not claimed:
+                    finished.wait(poll_interval)
+
+        thread = threading.Thread(target=lane, name=f"deliveries:{handler}", daemon=True)
+        thread.start()
+        return thread
 
     def _maybe_summarise(self) -> None:
         now = time.monotonic()
         if now - self._period_started < self.summary_every:
             return
         if self._period.claimed:
-            log.info("last %.0f s: %s; since start: %s", now - self._period_started, self._period, self.total)
+            log.info("last %.0f s: %s; since start: %s%s", now - self._period_started, self._period, self.total,
+                     self._events_summary())
         self._period, self._period_started = Tally(), now
 
     def _maybe_reconcile(self) -> None:
@@ -154,6 +211,9 @@ class Worker:
                  report.orders, len(report.findings), len(report.healed))
         for finding in report.needs_human:
             log.warning("order %s needs a person: %s (%s)", finding.order_id, finding.kind, finding.kind.meaning)
+
+    def _events_summary(self) -> str:
+        return f"; events: {self.delivered}" if len(self.flow.handlers) else ""
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

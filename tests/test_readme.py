@@ -108,6 +108,27 @@ def test_the_shop_example_runs_the_whole_lifecycle(readme_shop, capsys):
     assert sorted(r["type"] for r in ib.receipts()) == ["full_settlement", "prepayment_full", "refund"]
 
 
+def test_the_react_to_payments_example_mails_once_and_reads_the_feed(readme_shop, capsys):
+    ib, namespace = readme_shop
+    exec(block_starting("flow = OrderFlow("), namespace)
+    exec(block_starting("def send_payment_mail"), namespace)  # subscribed before the payment commits
+    Buyer().pay(namespace["payment_url"])
+    ib.wait_idle()
+    capsys.readouterr()
+    react = block_starting("Worker(flow).run(once=True)")
+    exec(react, namespace)
+    exec(react, namespace)  # the second run delivers nothing more; read from the start, the feed is the same
+    flow = namespace["flow"]
+    [paid] = [e for e in flow.events() if type(e).__name__ == "OrderPaid"]
+    assert namespace["sent_mails"] == {paid.id: "A-1001: 2400.00 RUB received, thank you"}
+    assert [(d.handler, d.status) for d in flow.store.deliveries()] == [("__main__.send_payment_mail", "done")]
+    lines = capsys.readouterr().out.splitlines()
+    triggers = [e.trigger for e in flow.history("A-1001")]
+    assert [line.split()[3] for line in lines] == [e.to_state for e in flow.events()] * 2  # the feed, each time
+    assert len(lines) == 2 * len(triggers) and any(" OrderPaid A-1001 paid" in line for line in lines)
+    assert namespace["position"] == flow.events()[-1].position
+
+
 def _deliver(ib: Sandbox, url: str, namespace: dict) -> None:
     """A real test notification from the sandbox, and a forged one, to the mounted endpoint."""
     attempt = ib.send_test_notification(url)

@@ -16,7 +16,6 @@ import pytest
 from invoicebox_flow.testing import ShopParts
 from invoicebox_flow.testing.coverage import coverage_of, flow_elements
 from invoicebox_flow.testing.recording import FlowRecord
-from invoicebox_flow.testing.steps.shop_checks import EVENTS_PENDING
 
 pytest_plugins = ["pytester"]
 
@@ -41,38 +40,46 @@ def project(pytester: pytest.Pytester, *features: Path | tuple[str, str], confte
 def test_english_steps_tables_and_notification_faults(pytester: pytest.Pytester):
     project(pytester, DATA / "checkout.feature", DATA / "notifications.feature")
     result = pytester.runpytest(*RUN)
-    result.assert_outcomes(passed=11, skipped=1)
-    result.stdout.fnmatch_lines([f"*{EVENTS_PENDING[:60]}*"])  # the event step says why it is skipped
+    result.assert_outcomes(passed=12)
 
 
 EVENTS_FEATURE = ("events.feature", """\
     Feature: Lifecycle events
-      Scenario: The shop publishes an event per transition
+      Scenario: The shop's own step is an event too
         Given a buyer "private person" paid an order with the basket "course"
-        Then the shop published the events: place, request_invoice, issue_payment_link, redirect_buyer, confirm_payment
+        When the shop fires "pack" on the order
+        Then the shop published the events: OrderPlaced, PaymentLinkIssued, OrderPaid, pack
     """)
 
 
-def test_the_event_steps_run_once_the_flow_has_events(pytester: pytest.Pytester):
-    # A stand-in for the lifecycle events to come: each journal entry that changed the order is an event.
+def test_the_event_step_names_the_domain_events_and_the_shops_own_steps(pytester: pytest.Pytester):
     project(pytester, EVENTS_FEATURE, conftest="""
-        import types
-
         import pytest
 
-        from invoicebox_flow import OrderFlow
+        from invoicebox_flow import DOCUMENTED_FLOW, OrderFlow
 
-
-        class FlowWithEvents(OrderFlow):
-            def events(self, order_id):
-                return [types.SimpleNamespace(name=e.trigger) for e in self.history(order_id) if e.outcome == "ok"]
+        PACKING = DOCUMENTED_FLOW.renamed("shop").insert_state(
+            "packed", ru="упакован", en="packed", after="paid", before="request_shipment", enter="pack")
 
 
         @pytest.fixture
         def invoicebox_flow_factory():
-            return lambda parts: FlowWithEvents(parts.client, parts.store, **parts.settings())
+            return lambda parts: OrderFlow(parts.client, parts.store, definition=PACKING, **parts.settings())
     """)
-    pytester.runpytest(*RUN).assert_outcomes(passed=1)
+    result = pytester.runpytest(*RUN)
+    result.assert_outcomes(passed=1)
+
+
+def test_the_event_step_fails_naming_what_was_published(pytester: pytest.Pytester):
+    project(pytester, ("events.feature", """\
+        Feature: Lifecycle events
+          Scenario: A wrong expectation
+            Given a buyer "private person" paid an order with the basket "course"
+            Then the shop published the events: OrderPlaced, OrderPaid
+        """))
+    result = pytester.runpytest(*RUN)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*['OrderPlaced', 'PaymentLinkIssued', 'OrderPaid']*"])
 
 
 def test_a_shop_brings_its_baskets_its_notification_handler_and_its_own_steps(pytester: pytest.Pytester):

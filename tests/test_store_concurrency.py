@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from db_fixtures import add, sqlite_url, step
 
 from invoicebox_flow.errors import ConcurrentUpdateError, FlowError
-from invoicebox_flow.store import DuplicateNotificationError, Store, StoreBusyError
+from invoicebox_flow.store import SCHEMA_VERSION, DuplicateNotificationError, Store, StoreBusyError
 
 pytestmark = pytest.mark.every_backend  # SQLite, and PostgreSQL when configured
 
@@ -326,11 +326,11 @@ def test_processes_creating_the_schema_at_once_all_succeed(db_url, tmp_path):
     urls = [db_url] if db_url.startswith("postgresql") else [sqlite_url(tmp_path, f"fresh-{i}.db") for i in range(10)]
     processes = 3
     barrier = SPAWN.Barrier(processes)
-    assert run_processes(_open_schemas, [(urls, barrier)] * processes) == [[1] * len(urls)] * processes
+    assert run_processes(_open_schemas, [(urls, barrier)] * processes) == [[SCHEMA_VERSION] * len(urls)] * processes
     for url in urls:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(1,)]
+            assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(SCHEMA_VERSION,)]
         engine.dispose()
 
 

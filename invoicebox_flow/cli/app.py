@@ -13,6 +13,7 @@ from .._version import __version__
 from .auth import check_auth
 from .demo import demo
 from .diagrams import diagrams
+from .events import events
 from .failures import CliError, explain
 from .orders import orders
 from .reconcile import reconcile
@@ -76,5 +77,5 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format=LOG_FORMAT)
 
 
-for command in (demo, sandbox, diagrams, orders, webhook, worker, check_auth, reconcile):
+for command in (demo, sandbox, diagrams, orders, events, webhook, worker, check_auth, reconcile):
     main.add_command(command)

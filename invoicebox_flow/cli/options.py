@@ -1,4 +1,5 @@
-"""Options several commands share, each defined once: ``--db``, ``--json``, ``--state``."""
+"""Options several commands share, each defined once: ``--db``, ``--json``, ``--state``,
+``--definition``, ``--handlers``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from .failures import BadValue
-from .settings import DB_ENV, DEFAULT_DB, DEFINITION_ENV
+from .settings import DB_ENV, DEFAULT_DB, DEFINITION_ENV, HANDLERS_ENV
 from .states import known_states
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,20 @@ def definition_option(command: F) -> F:
         "--definition", envvar=DEFINITION_ENV, show_envvar=True, default=None, metavar="MODULE:ATTR",
         is_eager=True, callback=_definition,
         help="The shop's flow definition (a FlowDefinition, or a function returning one); default: the documented flow.",
+    )(command)
+
+
+def _handlers(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from .settings import load_handlers
+
+    return load_handlers(value)
+
+
+def handlers_option(command: F) -> F:
+    """``--handlers MODULE:ATTR``: the shop's event handlers, by the names its code gives them."""
+    return click.option(
+        "--handlers", envvar=HANDLERS_ENV, show_envvar=True, default=None, metavar="MODULE:ATTR", callback=_handlers,
+        help="The shop's event handlers (a Handlers registry, the shop's OrderFlow, or a function returning one).",
     )(command)
 
 

@@ -14,6 +14,7 @@ from .failures import CliError
 
 if TYPE_CHECKING:
     from ..client import InvoiceboxClient
+    from ..engine import Handlers
     from ..flows import FlowDefinition
     from ..store import Store
 
@@ -24,6 +25,7 @@ BASE_URL_ENV = "INVOICEBOX_BASE_URL"
 NOTIFICATION_KEY_ENV = "INVOICEBOX_NOTIFICATION_KEY"
 MERCHANT_ENV = "INVOICEBOX_MERCHANT_ID"
 DEFINITION_ENV = "INVOICEBOX_FLOW_DEFINITION"
+HANDLERS_ENV = "INVOICEBOX_FLOW_HANDLERS"
 
 
 def optional_env(name: str) -> str | None:
@@ -46,18 +48,41 @@ def load_definition(spec: str | None) -> FlowDefinition:
 
     if not spec:
         return DOCUMENTED_FLOW
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise CliError(f"--definition takes MODULE:ATTRIBUTE (e.g. myshop.flows:PACKING), not {spec!r}")
-    try:
-        found: Any = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise CliError(f"cannot load the flow definition {spec!r}: {error}") from None
+    found = _load("definition", "flow definition", spec, "myshop.flows:PACKING")
     if callable(found) and not isinstance(found, FlowDefinition):
         found = found()
     if not isinstance(found, FlowDefinition):
         raise CliError(f"{spec} is a {type(found).__name__}, not a FlowDefinition")
     return found
+
+
+def load_handlers(spec: str | None) -> Handlers:
+    """The event handlers ``module:attribute`` names (none when None): a
+    :class:`~invoicebox_flow.engine.Handlers` registry, the shop's ``OrderFlow`` (its
+    handlers), or a callable without arguments returning either."""
+    from ..engine import Handlers, OrderFlow
+
+    if not spec:
+        return Handlers()
+    found = _load("handlers", "event handlers", spec, "myshop.events:handlers")
+    if callable(found) and not isinstance(found, (Handlers, OrderFlow)):
+        found = found()
+    if isinstance(found, OrderFlow):
+        found = found.handlers
+    if not isinstance(found, Handlers):
+        raise CliError(f"{spec} is a {type(found).__name__}, not a Handlers registry or an OrderFlow")
+    return found
+
+
+def _load(option: str, what: str, spec: str, example: str) -> Any:
+    """The attribute ``spec`` (``module:attribute``) names, for ``--option``."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CliError(f"--{option} takes MODULE:ATTRIBUTE (e.g. {example}), not {spec!r}")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise CliError(f"cannot load the {what} {spec!r}: {error}") from None
 
 
 def base_url(override: str | None = None) -> str:

@@ -2,8 +2,9 @@
 
 Every state change goes through :meth:`Core.commit` with a :class:`Change`: the machine decides
 the new state (refusing with a typed error), and the store writes it with compare-and-set in
-one transaction together with its journal entry, its outbox work and the processed
-notification it applies — all of them or none.
+one transaction together with its journal entry, its lifecycle event (:mod:`.events`), its
+outbox work and the processed notification it applies — all of them or none. Handlers the
+shop runs inline are handed the event right after the commit (:mod:`.delivery`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import attrs
 
 from ..errors import ConcurrentUpdateError
 from ..flows import FlowDefinition, Lifecycle
-from ..store import JournalEntry, OrderRecord, OutboxDraft, Store
+from ..store import EventDraft, JournalEntry, OrderRecord, OutboxDraft, Store
+from . import events
+from .delivery import Deliveries
 from .document import OrderDocument
+from .handlers import Handlers
 from .machine import Condition, conditions_for, next_state
 from .views import OrderView, Snapshot
 
@@ -71,6 +75,8 @@ class Settings(Protocol):
     retry_cap_seconds: float
     worker_id: str
     can_fulfil: Callable[[Any], bool] | None
+    handlers: Handlers
+    inline_handlers: bool
 
 
 @attrs.define
@@ -81,10 +87,12 @@ class Core:
     definition: FlowDefinition
     shop_conditions: Mapping[str, Callable[[Any], bool]] = attrs.field(factory=dict)
     conditions: dict[str, Condition] = attrs.field(init=False)
+    deliveries: Deliveries = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.conditions = conditions_for(self.definition.lifecycles,
                                          {**self.definition.conditions, **self.shop_conditions})
+        self.deliveries = Deliveries(self.settings, self.definition)
 
     @property
     def client(self) -> Any:
@@ -121,12 +129,16 @@ class Core:
                           conditions=self.conditions, view=lambda: self.view(snap))
 
     def commit(self, snap: Snapshot, change: Change) -> Snapshot:
-        """Fire ``change.trigger`` with compare-and-set; journal it in the same transaction."""
+        """Fire ``change.trigger`` with compare-and-set; journal it and append its event in the
+        same transaction."""
         new_state = self.check(snap, change.trigger, change.target)
         doc = change.doc if change.doc is not None else snap.doc
         extra: dict[str, Any] = {}
         if change.invoicebox_id is not None:
             extra["invoicebox_id"] = change.invoicebox_id
+        event = self.event(snap.record, change.trigger, new_state, change.actor,
+                           invoicebox_id=change.invoicebox_id or snap.invoicebox_id)
+        claim = self.deliveries.before_commit(event)
         record = self.store.update(
             snap.id, snap.record.version, state=new_state, data=doc.to_json(),
             journal=self.entry(snap, change.trigger, new_state, actor=change.actor, outcome=change.outcome,
@@ -134,16 +146,32 @@ class Core:
             outbox=change.outbox.add, complete_outbox=change.outbox.complete,
             outbox_result=dict(change.outbox.result) if change.outbox.result is not None else None,
             notification_key=change.notification_key, claim_outbox_as=change.outbox.claim_as,
-            lease_seconds=self.lease_seconds, **extra,
+            lease_seconds=self.lease_seconds, events=(event,), deliveries=claim, **extra,
         )
+        self.deliveries.after_commit(event, claim)
         return Snapshot(record, doc)
 
     def annotate(self, snap: Snapshot, doc: OrderDocument, note: str, detail: Mapping[str, Any]) -> Snapshot:
         """Store bookkeeping that is not a transition (the ids of issued receipts): the state
-        stays, the change is journaled under ``note``, compare-and-set as always."""
+        stays, the change is journaled under ``note`` with an ``OrderAnnotated`` event,
+        compare-and-set as always."""
+        event = self.event(snap.record, note, snap.state, self.actor, invoicebox_id=snap.invoicebox_id,
+                           annotation=True)
+        claim = self.deliveries.before_commit(event)
         record = self.store.update(snap.id, snap.record.version, state=snap.state, data=doc.to_json(),
-                                   journal=self.entry(snap, note, snap.state, detail=detail))
+                                   journal=self.entry(snap, note, snap.state, detail=detail), events=(event,),
+                                   deliveries=claim)
+        self.deliveries.after_commit(event, claim)
         return Snapshot(record, doc)
+
+    def event(self, before: OrderRecord, trigger: str, to_state: str, actor: str, *, invoicebox_id: str | None,
+              annotation: bool = False) -> EventDraft:
+        """The event a change of the order ``before`` appends (its class from the catalogue of
+        :mod:`.events`)."""
+        cls = events.event_class(self.definition.lifecycle(before.variant), trigger, before.state,
+                                 annotation=annotation)
+        return events.draft(cls, before, trigger=trigger, to_state=to_state, actor=actor,
+                            invoicebox_id=invoicebox_id)
 
     def record_attempt(self, snap: Snapshot, trigger: str, exc: BaseException, *, pending: bool = False) -> None:
         """Journal a failed call or refused action; the order does not change."""
@@ -170,7 +198,13 @@ class Core:
         raise ConcurrentUpdateError(order_id, snap.record.version)
 
     def add_order(self, record: OrderRecord, journal: JournalEntry, outbox: tuple[OutboxDraft, ...] = ()) -> Snapshot:
-        return Snapshot.of(self.store.add_order(record, journal, list(outbox)))
+        """Store a new order with its journal entry, outbox work and ``OrderPlaced`` event."""
+        event = self.event(attrs.evolve(record, state=journal.from_state), journal.trigger, record.state,
+                           journal.actor, invoicebox_id=record.invoicebox_id)
+        claim = self.deliveries.before_commit(event)
+        stored = Snapshot.of(self.store.add_order(record, journal, list(outbox), events=(event,), deliveries=claim))
+        self.deliveries.after_commit(event, claim)
+        return stored
 
 
 def outbox_key(action: str, order_id: str) -> str:

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -35,8 +35,11 @@ from ..models import BasketItem, LegalCustomer, Order, PrivateCustomer, Refundab
 from ..store import JournalEntry, Store
 from ..webhook import Answer, NotificationHandler
 from .core import Change, Core
+from .delivery import Deliveries
+from .events import OrderEvent, event_of
 from .facts import Issuer, matched
 from .fulfilment import Fulfilment
+from .handlers import Handlers, Subscription
 from .notifications import AUTO_SHIP, Notifications
 from .outbox import Calls
 from .payment import Payments, order_request
@@ -45,6 +48,8 @@ from .views import OrderView, Snapshot
 if TYPE_CHECKING:
     from ..diagrams.order import EventSource
     from ..reconcile import SweepReport
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _worker_id() -> str:
@@ -59,7 +64,13 @@ class OrderFlow:
     to verify notifications; a process that only performs queued calls (a worker) needs neither.
     ``definition`` is the flow to run (:data:`~invoicebox_flow.flows.DOCUMENTED_FLOW` by default);
     ``conditions`` names the guards an extended definition refers to by name. ``can_fulfil`` is
-    asked about each payment before it is accepted: ``False`` answers ``shipping_unavailable``.
+    asked about each payment before it is accepted, once however many copies of its notification
+    race in (:mod:`.decisions`): ``False`` answers ``shipping_unavailable``.
+
+    Every committed change appends a lifecycle event (:mod:`.events`): read them all with
+    :meth:`events`, or subscribe handlers (:meth:`on`, :meth:`subscribe`; ``handlers`` is the
+    registry, shareable with the worker). Handlers run in the worker, or right after the commit
+    in this process with ``inline_handlers=True`` (:mod:`.delivery` says what is guaranteed).
     """
 
     client: Any  # InvoiceboxClient (typed loosely so tests can pass the real client of any version)
@@ -81,6 +92,8 @@ class OrderFlow:
     lease_seconds: float = 120.0
     definition: FlowDefinition = attrs.field(default=DOCUMENTED_FLOW, on_setattr=attrs.setters.frozen)
     conditions: Mapping[str, Callable[[OrderView], bool]] = attrs.field(factory=dict, on_setattr=attrs.setters.frozen)
+    handlers: Handlers = attrs.field(factory=Handlers, on_setattr=attrs.setters.frozen)
+    inline_handlers: bool = False
     _core: Core = attrs.field(init=False, repr=False)
     _calls: Calls = attrs.field(init=False, repr=False)
     _payments: Payments = attrs.field(init=False, repr=False)
@@ -115,6 +128,38 @@ class OrderFlow:
     def allowed_actions(self, order_id: str) -> list[str]:
         snap = self._core.load(order_id)
         return self._core.lifecycle(snap).allowed(snap.state)
+
+    # ---- lifecycle events -------------------------------------------------------------------
+
+    def events(self, after: str | None = None, *, limit: int = 100) -> list[OrderEvent]:
+        """Up to ``limit`` events of every order, in commit order, after the feed position
+        ``after`` (None: from the first). Store the last event's ``position`` and pass it next
+        time: each event is read once, none skipped, with any number of writing processes."""
+        return [event_of(stored, self.definition) for stored in self.store.read_events(after, limit=limit)]
+
+    def order_events(self, order_id: str) -> list[OrderEvent]:
+        """One order's events, oldest first (:class:`OrderNotFoundError` for an unknown id)."""
+        self.store.get(order_id)
+        return [event_of(stored, self.definition) for stored in self.store.order_events(order_id)]
+
+    def on(self, *types: type[OrderEvent], name: str | None = None, triggers: Iterable[str] | None = None,
+           transactional: bool = False, replay: bool = False) -> Callable[[F], F]:
+        """``@flow.on(OrderPaid)``: subscribe the decorated handler (see :meth:`subscribe`)."""
+        return self.handlers.on(*types, name=name, triggers=triggers, transactional=transactional, replay=replay)
+
+    def subscribe(self, handler: Callable[..., object], *types: type[OrderEvent], name: str | None = None,
+                  triggers: Iterable[str] | None = None, transactional: bool = False,
+                  replay: bool = False) -> Subscription:
+        """Hand ``handler(event)`` every committed event of ``types``, at least once, recorded
+        per handler ``name`` (default ``module.function``) so that a delivery that succeeded is
+        never made again. See :class:`~invoicebox_flow.engine.handlers.Handlers`."""
+        return self.handlers.subscribe(handler, *types, name=name, triggers=triggers, transactional=transactional,
+                                       replay=replay)
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """What runs the handlers on the events (the worker's part, :mod:`.delivery`)."""
+        return self._core.deliveries
 
     # ---- payment phase ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from ..flows import Trigger
 from ..models import Order
 from ..protocol import NotificationAnswer, OrderStatus
 from .core import Change, Core, OutboxWork
+from .decisions import can_fulfil_once
 from .facts import expected_facts
 from .observed import catch_up
 from .outbox import Calls
@@ -77,8 +78,10 @@ class Notifications:
     def _payment(self, snap: Snapshot, notification: Order, key: str) -> Answer:
         lifecycle = self.core.lifecycle(snap)
         if snap.state in lifecycle.awaiting_payment_states:
-            can_fulfil = self.core.settings.can_fulfil
-            if can_fulfil is not None and not can_fulfil(self.core.view(snap)):
+            fulfil = can_fulfil_once(self.core, snap, key)  # the shop is asked once, whatever the copies
+            if fulfil is None:
+                return _error(NotificationAnswer.OUT_OF_SERVICE)  # another copy is being decided: ask again later
+            if not fulfil:
                 self.core.commit(snap, Change(Trigger.REFUSE_SHIPPING, "invoicebox-notification",
                                               doc=paid_document(snap, notification), notification_key=key))
                 return _error(NotificationAnswer.SHIPPING_UNAVAILABLE)

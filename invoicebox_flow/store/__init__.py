@@ -7,16 +7,27 @@
     store = Store()                                            # sqlite:///invoicebox-flow.db
     store = Store("postgresql+psycopg://shop:secret@db/shop")  # PostgreSQL by URL
 
-Four tables besides ``schema_version``: ``orders`` (with a ``version`` for compare-and-set),
+Tables besides ``schema_version``: ``orders`` (with a ``version`` for compare-and-set),
 ``journal`` (append-only history), ``processed_notifications`` (so a replayed notification is
-applied once) and ``outbox`` (InvoiceBox calls recorded in the same transaction as the state
-change that needs them, claimed and performed later by workers). ``rate_limit_slots`` holds the
-account's request budget that :class:`StoreRateLimiter` shares between processes;
-``reconcile_sweeps`` and ``reconcile_findings`` the reconciliation sweeps' cursors and findings
-(:class:`SweepLog`).
+applied once), ``outbox`` (InvoiceBox calls recorded in the same transaction as the state
+change that needs them, claimed and performed later by workers), ``events`` (one lifecycle
+event per committed change, in the same transaction; read as one feed across orders, see
+:mod:`.events`), ``event_handlers`` and ``event_deliveries`` (each handler's place in the feed
+and its deliveries, see :mod:`.deliveries`), ``fulfilment_decisions`` (the shop's
+``can_fulfil`` answer per payment notification, see :mod:`.decisions`), ``rate_limit_slots``
+(the account's request budget that :class:`StoreRateLimiter` shares between processes) and
+``reconcile_sweeps`` and ``reconcile_findings`` (the reconciliation sweeps' cursors and
+findings, :class:`SweepLog`).
 """
 
-from .exceptions import DuplicateNotificationError, OutboxLeaseLostError, SchemaVersionError, StoreBusyError
+from .decisions import DecisionClaim
+from .exceptions import (
+    DeliveryLeaseLostError,
+    DuplicateNotificationError,
+    OutboxLeaseLostError,
+    SchemaVersionError,
+    StoreBusyError,
+)
 from .ratelimit import StorePermit, StoreRateLimiter
 from .records import (
     CLAIMED,
@@ -24,10 +35,14 @@ from .records import (
     DONE,
     PENDING,
     UNCHANGED,
+    Delivery,
+    DeliveryClaim,
+    EventDraft,
     JournalEntry,
     OrderRecord,
     OutboxDraft,
     OutboxItem,
+    StoredEvent,
     utcnow,
 )
 from .schema import SCHEMA_VERSION
@@ -42,7 +57,12 @@ __all__ = [
     "PENDING",
     "SCHEMA_VERSION",
     "UNCHANGED",
+    "DecisionClaim",
+    "Delivery",
+    "DeliveryClaim",
+    "DeliveryLeaseLostError",
     "DuplicateNotificationError",
+    "EventDraft",
     "FindingRecord",
     "JournalEntry",
     "OrderRecord",
@@ -54,6 +74,7 @@ __all__ = [
     "StoreBusyError",
     "StorePermit",
     "StoreRateLimiter",
+    "StoredEvent",
     "SweepLog",
     "SweepRecord",
     "utcnow",

@@ -6,7 +6,8 @@
     ├── FlowError
     │   ├── DuplicateNotificationError  this notification was applied before; nothing written
     │   ├── StoreBusyError              the database stayed locked; nothing written, retry
-    │   └── OutboxLeaseLostError        the outbox item is no longer claimed by this worker
+    │   ├── OutboxLeaseLostError        the outbox item is no longer claimed by this worker
+    │   └── DeliveryLeaseLostError      the event delivery is no longer claimed by this worker
     └── SchemaVersionError              the database was written by a newer invoicebox-flow
 
 The store also raises, from :mod:`invoicebox_flow.errors`: ``ConcurrentUpdateError``
@@ -50,6 +51,18 @@ class OutboxLeaseLostError(FlowError):
         self.item_id = item_id
         self.worker = worker
         super().__init__(f"outbox item {item_id} is not claimed by {worker!r}")
+
+
+class DeliveryLeaseLostError(FlowError):
+    """The event delivery is not (or no longer) claimed by this worker; nothing was changed.
+
+    Its lease ran out and another worker claimed it, or it was completed already.
+    """
+
+    def __init__(self, delivery_id: int, worker: str):
+        self.delivery_id = delivery_id
+        self.worker = worker
+        super().__init__(f"event delivery {delivery_id} is not claimed by {worker!r}")
 
 
 class SchemaVersionError(InvoiceboxFlowError):

@@ -4,27 +4,18 @@ workers with a lease, released on failure. A part of :class:`~.store.Store`."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import Connection
 
 from .exceptions import OutboxLeaseLostError
+from .parts import StorePart
 from .records import CLAIMED, DEAD, OUTBOX_STATUSES, PENDING, OutboxItem, as_utc, utcnow
 from .rows import outbox_item_of
 from .schema import outbox as outbox_table
 
 
-class OutboxQueue:
+class OutboxQueue(StorePart):
     """The outbox methods of the store; the store provides its transactions."""
-
-    _is_postgres: bool
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     def claim_outbox(
         self,

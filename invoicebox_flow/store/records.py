@@ -139,3 +139,72 @@ class OutboxItem:
     last_error: str | None
     result: dict[str, Any] | None
     created_at: dt.datetime
+
+
+@attrs.frozen
+class EventDraft:
+    """A lifecycle event to append in the same transaction as the change it describes.
+
+    The engine decides ``type`` (a class of :mod:`invoicebox_flow.engine.events`) and
+    ``payload`` (the order's identity: what its row holds besides state, version and data); the
+    store adds what it writes with the change — the order's data, its new version, the time —
+    and the feed position.
+    """
+
+    id: str = attrs.field(validator=_non_empty)
+    type: str = attrs.field(validator=_non_empty)
+    trigger: str = attrs.field(validator=_non_empty)
+    from_state: str = attrs.field(converter=_plain_str, validator=_non_empty)
+    to_state: str = attrs.field(converter=_plain_str, validator=_non_empty)
+    actor: str = attrs.field(validator=_non_empty)
+    payload: dict[str, Any] = attrs.field(validator=attrs.validators.instance_of(dict))
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as stored. ``position`` is its place in the feed (``Store.read_events``), an
+    opaque string a consumer keeps to read on from there."""
+
+    seq: int
+    id: str
+    position: str
+    order_id: str
+    order_version: int
+    type: str
+    trigger: str
+    from_state: str
+    to_state: str
+    actor: str
+    at: dt.datetime
+    payload: dict[str, Any]
+    order_data: dict[str, Any]
+
+
+@attrs.frozen
+class DeliveryClaim:
+    """Deliveries to queue with an event, already claimed by ``worker`` for ``lease_seconds``:
+    the handlers the committing process runs itself right after the commit."""
+
+    handlers: tuple[str, ...]
+    worker: str = attrs.field(validator=_non_empty)
+    lease_seconds: float = 60.0
+
+
+@attrs.frozen
+class Delivery:
+    """One event to hand to one handler, with its bookkeeping (statuses as in the outbox:
+    ``pending``, ``claimed``, ``done``, ``dead``)."""
+
+    id: int
+    event_id: str
+    handler: str
+    order_id: str
+    event_type: str
+    status: str
+    attempts: int
+    available_at: dt.datetime
+    claimed_by: str | None
+    claimed_until: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime
+    done_at: dt.datetime | None

@@ -30,21 +30,23 @@ def check_journal(entry: JournalEntry, order_id: str, state: str) -> None:
         raise ValueError(f"journal entry goes to {entry.to_state!r} but the order is stored in {state!r}")
 
 
+def journal_row(entry: JournalEntry) -> dict[str, Any]:
+    """The journal table's columns of ``entry``."""
+    return {
+        "order_id": entry.order_id,
+        "at": entry.at,
+        "trigger": entry.trigger,
+        "from_state": entry.from_state,
+        "to_state": entry.to_state,
+        "actor": entry.actor,
+        "outcome": entry.outcome,
+        "request_id": entry.request_id,
+        "detail": entry.detail,
+    }
+
+
 def insert_journal(conn: Connection, entry: JournalEntry) -> None:
-    conn.execute(
-        _INSERT_JOURNAL,
-        {
-            "order_id": entry.order_id,
-            "at": entry.at,
-            "trigger": entry.trigger,
-            "from_state": entry.from_state,
-            "to_state": entry.to_state,
-            "actor": entry.actor,
-            "outcome": entry.outcome,
-            "request_id": entry.request_id,
-            "detail": entry.detail,
-        },
-    )
+    conn.execute(_INSERT_JOURNAL, journal_row(entry))
 
 
 def insert_outbox(

@@ -10,7 +10,7 @@
   apart on PostgreSQL by its constraint name; see :data:`UNIQUE_COLUMNS`.
 
 ``SCHEMA_VERSION`` is recorded in ``schema_version`` when the tables are created; raise it
-(and add a migration) whenever a table changes.
+(and add a migration to :mod:`.migrations`) whenever a table changes.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -38,7 +39,7 @@ from sqlalchemy.types import TypeDecorator
 from .. import jsonutil
 from .records import as_utc
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: events, event_handlers, event_deliveries, fulfilment_decisions
 
 # BIGINT on PostgreSQL; on SQLite only "INTEGER PRIMARY KEY" is an auto-assigned rowid.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -65,6 +66,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class EncodedJSON(str):
+    """JSON text encoded already: written as it is (one value written to two columns is encoded once)."""
+
+
 class JSONText(TypeDecorator[Any]):
     """JSON as text; ``Decimal`` numbers survive exactly (see :mod:`invoicebox_flow.jsonutil`)."""
 
@@ -72,6 +77,8 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, EncodedJSON):
+            return str(value)
         return None if value is None else jsonutil.dumps(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
@@ -127,6 +134,18 @@ processed_notifications = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+def _leased() -> tuple[Column[Any], ...]:
+    """The columns of work that workers claim with a lease (the outbox, event deliveries)."""
+    return (
+        Column("status", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("available_at", UTCDateTime, nullable=False),
+        Column("claimed_by", String, nullable=True),
+        Column("claimed_until", UTCDateTime, nullable=True),
+        Column("last_error", Text, nullable=True),
+    )
+
+
 outbox = Table(
     "outbox",
     metadata,
@@ -135,12 +154,7 @@ outbox = Table(
     Column("action", String, nullable=False),
     Column("payload", JSONText, nullable=False),
     Column("key", String, nullable=False, unique=True),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("available_at", UTCDateTime, nullable=False),
-    Column("claimed_by", String, nullable=True),
-    Column("claimed_until", UTCDateTime, nullable=True),
-    Column("last_error", Text, nullable=True),
+    *_leased(),
     Column("result", JSONText, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_outbox_status_available_at", "status", "available_at"),
@@ -192,6 +206,73 @@ reconcile_findings = Table(
     Column("detail", JSONText, nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+
+# --- lifecycle events (schema version 2) ---------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _BigId, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    # the writing transaction's id on PostgreSQL (the feed's order, see .events); 0 on SQLite
+    Column("txid", BigInteger, nullable=False),
+    Column("order_id", String, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("order_version", Integer, nullable=False),
+    Column("type", String, nullable=False),
+    Column("trigger", String, nullable=False),
+    Column("from_state", String, nullable=False),
+    Column("to_state", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("payload", JSONText, nullable=False),  # what the engine adds: the order's identity
+    Column("order_data", JSONText, nullable=False),  # the order's data as the change left it
+    # the feed's order on PostgreSQL; on SQLite the feed follows seq (the rowid) alone
+    Index("ix_events_txid_seq", "txid", "seq").ddl_if(dialect="postgresql"),
+    sqlite_autoincrement=True,
+)
+
+# Each handler's place in the feed: every event before it has its delivery row (or was not
+# for that handler).
+event_handlers = Table(
+    "event_handlers",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("txid", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("registered_at", UTCDateTime, nullable=False),
+)
+
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), ForeignKey("events.id"), nullable=False),
+    Column("handler", String, nullable=False),
+    Column("order_id", String, nullable=False),
+    Column("event_type", String, nullable=False),
+    *_leased(),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    UniqueConstraint("event_id", "handler"),
+    Index("ix_event_deliveries_handler_status_available_at", "handler", "status", "available_at"),
+    sqlite_autoincrement=True,
+)
+
+# The shop's can_fulfil answer for one payment notification, asked by the one process that
+# claimed it (see invoicebox_flow.engine.decisions).
+fulfilment_decisions = Table(
+    "fulfilment_decisions",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("order_id", String, ForeignKey("orders.id"), nullable=False),
+    Column("claimed_by", String, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=False),
+    Column("fulfil", Boolean, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+)
+
+#: The tables schema version 2 added, created on an older database by its migration.
+EVENT_TABLES = (events, event_handlers, event_deliveries, fulfilment_decisions)
 
 schema_version = Table(
     "schema_version",

@@ -12,6 +12,7 @@ intents and the processed-notification key of a change commit with it or not at 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import threading
@@ -24,15 +25,21 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 
+from .. import jsonutil
 from ..errors import ConcurrentUpdateError, OrderNotFoundError, ValidationError
-from . import backend
-from .exceptions import DuplicateNotificationError, SchemaVersionError
+from . import backend, migrations
+from .decisions import FulfilmentDecisions
+from .deliveries import DeliveryQueue, insert_claimed
+from .events import EventLog, insert_journal_and_events
+from .exceptions import DuplicateNotificationError
 from .outbox import OutboxQueue
 from .records import (
     CLAIMED,
     DONE,
     PENDING,
     UNCHANGED,
+    DeliveryClaim,
+    EventDraft,
     JournalEntry,
     OrderRecord,
     OutboxDraft,
@@ -41,16 +48,13 @@ from .records import (
     utcnow,
 )
 from .rows import check_journal, duplicate_error, insert_journal, insert_outbox, journal_entry_of, order_of
-from .schema import SCHEMA_VERSION, metadata, orders, processed_notifications, schema_version
+from .schema import EncodedJSON, orders, processed_notifications, schema_version
 
 # Aliased: ``journal`` and ``outbox`` are also method and parameter names of the Store.
 from .schema import journal as journal_table
 from .schema import outbox as outbox_table
 
 DEFAULT_URL = "sqlite:///invoicebox-flow.db"
-
-# Serialises schema creation between processes on PostgreSQL (an arbitrary constant).
-_SCHEMA_LOCK_KEY = 0x1B0C_F10E
 
 
 # The statements of every transition, built once with bind parameters: building a Core
@@ -68,7 +72,7 @@ _CAS_UPDATE = (
 _CAS_UPDATE_WITH_IB_ID = _CAS_UPDATE.values(invoicebox_id=bindparam("p_invoicebox_id"))
 
 
-class Store(OutboxQueue):
+class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     """Persistent storage for the order lifecycle, on SQLAlchemy Core.
 
     ``url`` is any SQLAlchemy URL: ``sqlite:///path/to/file.db`` (the default, in the current
@@ -135,24 +139,11 @@ class Store(OutboxQueue):
         if self._schema_ready.is_set():
             return
         with self._schema_lock:
-            if self._schema_ready.is_set():  # another thread made it while we waited
+            if self._schema_ready.is_set():
                 return
             with backend.translate_busy(self._busy_timeout), self._transaction_lock, \
                     self._write_engine.connect() as conn, conn.begin():
-                if self._is_postgres:
-                    # DDL is transactional in PostgreSQL, but two sessions creating the
-                    # same table at once still collide; take turns. (SQLite: BEGIN IMMEDIATE
-                    # already serialises this transaction.)
-                    conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
-                metadata.create_all(conn, checkfirst=True)
-                version = conn.scalar(select(func.max(schema_version.c.version)))
-                if version is None:
-                    conn.execute(insert(schema_version).values(version=SCHEMA_VERSION, applied_at=utcnow()))
-                elif version > SCHEMA_VERSION:
-                    raise SchemaVersionError(
-                        f"the database has schema version {version}; this invoicebox-flow "
-                        f"understands up to {SCHEMA_VERSION}: upgrade invoicebox-flow"
-                    )
+                migrations.prepare(conn, is_postgres=self._is_postgres)
             self._schema_ready.set()
 
     def schema_version(self) -> int:
@@ -170,12 +161,16 @@ class Store(OutboxQueue):
         *,
         claim_outbox_as: str | None = None,
         lease_seconds: float = 30.0,
+        events: Sequence[EventDraft] = (),
+        deliveries: DeliveryClaim | None = None,
     ) -> OrderRecord:
-        """Store a new order with its first journal entry and outbox intents, in one transaction.
+        """Store a new order with its first journal entry, outbox intents and lifecycle events,
+        in one transaction.
 
         ``claim_outbox_as`` queues the intents already claimed by that worker for
         ``lease_seconds`` (for a caller that performs the call itself right after the commit,
-        so that no other worker picks it up meanwhile).
+        so that no other worker picks it up meanwhile). ``deliveries`` queues the events'
+        deliveries to those handlers, claimed the same way (see :mod:`.deliveries`).
 
         Raises :class:`ValidationError` with code ``merchant_order_id_duplicate`` when the id or
         the ``merchant_order_id`` is taken (``invoicebox_id_duplicate``, ``outbox_key_duplicate``
@@ -184,6 +179,7 @@ class Store(OutboxQueue):
         if record.version != 1:
             raise ValueError(f"a new order starts at version 1, not {record.version}")
         check_journal(journal, record.id, record.state)
+        data = EncodedJSON(jsonutil.dumps(record.data))
         try:
             with self._write() as conn:
                 row = conn.execute(
@@ -195,13 +191,13 @@ class Store(OutboxQueue):
                         variant=record.variant,
                         state=record.state,
                         version=1,
-                        data=record.data,
+                        data=data,
                         created_at=record.created_at,
                         updated_at=record.updated_at,
                     )
                     .returning(*orders.c)
                 ).one()
-                insert_journal(conn, journal)
+                self._journal_and_events(conn, journal, record.id, 1, record.updated_at, data, events, deliveries)
                 insert_outbox(conn, record.id, outbox, utcnow(), claim_outbox_as, lease_seconds)
         except sa_exc.IntegrityError as error:
             raise duplicate_error(error, record) from None
@@ -257,15 +253,18 @@ class Store(OutboxQueue):
         notification_key: str | None = None,
         claim_outbox_as: str | None = None,
         lease_seconds: float = 30.0,
+        events: Sequence[EventDraft] = (),
+        deliveries: DeliveryClaim | None = None,
     ) -> OrderRecord:
         """Change an order if it is still at ``expected_version``; all or nothing.
 
         In one transaction: record ``notification_key`` as processed (already there →
         :class:`DuplicateNotificationError`), compare-and-set the order (stale version →
-        :class:`ConcurrentUpdateError`), append ``journal``, queue ``outbox`` and mark the
-        outbox item ``complete_outbox`` done with ``outbox_result`` (not pending or claimed any
-        more → :class:`ConcurrentUpdateError`). On any error nothing at all is written.
-        ``claim_outbox_as`` queues ``outbox`` already claimed (see :meth:`add_order`).
+        :class:`ConcurrentUpdateError`), append ``journal`` and ``events``, queue ``outbox`` and
+        mark the outbox item ``complete_outbox`` done with ``outbox_result`` (not pending or
+        claimed any more → :class:`ConcurrentUpdateError`). On any error nothing at all is
+        written. ``claim_outbox_as`` queues ``outbox`` and ``deliveries`` the events' deliveries,
+        already claimed (see :meth:`add_order`).
         Returns the order as stored, at ``expected_version + 1``.
         """
         state = _plain_str(state)
@@ -273,8 +272,9 @@ class Store(OutboxQueue):
         if outbox_result is not None and complete_outbox is None:
             raise ValueError("outbox_result needs complete_outbox")
         now = utcnow()
-        params: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state, "p_data": data,
-                                  "p_updated_at": now}
+        encoded = EncodedJSON(jsonutil.dumps(data))  # once, for the order's row and its events
+        params: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state,
+                                  "p_data": encoded, "p_updated_at": now}
         statement = _CAS_UPDATE
         if invoicebox_id is not UNCHANGED:
             params["p_invoicebox_id"] = invoicebox_id
@@ -290,7 +290,8 @@ class Store(OutboxQueue):
                     if conn.scalar(select(orders.c.id).where(orders.c.id == order_id)) is None:
                         raise OrderNotFoundError(f"no order {order_id!r} in the store")
                     raise ConcurrentUpdateError(order_id, expected_version)
-                insert_journal(conn, journal)
+                self._journal_and_events(conn, journal, order_id, expected_version + 1, now, encoded, events,
+                                         deliveries)
                 insert_outbox(conn, order_id, outbox, now, claim_outbox_as, lease_seconds)
                 if complete_outbox is not None:
                     done = conn.execute(
@@ -319,6 +320,14 @@ class Store(OutboxQueue):
                 raise OrderNotFoundError(f"no order {order_id!r} in the store") from None
             raise
         return order_of(row)
+
+    def _journal_and_events(self, conn: Connection, journal: JournalEntry, order_id: str, version: int,
+                            at: dt.datetime, data: EncodedJSON, events: Sequence[EventDraft],
+                            deliveries: DeliveryClaim | None) -> None:
+        insert_journal_and_events(conn, is_postgres=self._is_postgres, journal=journal, order_id=order_id,
+                                  order_version=version, at=at, data=data, drafts=events)
+        if deliveries is not None:
+            insert_claimed(conn, order_id, events, deliveries, at)
 
     # --- journal and notifications -------------------------------------------------------
 

@@ -97,6 +97,20 @@ def shop_tries_to_ship_more(invoicebox_world: InvoiceboxWorld, sku: str, quantit
     world.sandbox.wait_idle()
 
 
+@when(Texts('Магазин выполняет действие "{trigger:Q}" по заказу', 'the shop fires "{trigger:Q}" on the order'))
+def shop_fires(invoicebox_world: InvoiceboxWorld, trigger: str) -> None:
+    """A step of the shop's own flow definition (``flow.fire(order_id, "pack")``): packing,
+    delivery, whatever the shop added to the documented lifecycle."""
+    invoicebox_world.flow.fire(invoicebox_world.order_id(), trigger)
+
+
+@when(Texts('Магазин пытается выполнить действие "{trigger:Q}" по заказу',
+            'the shop tries to fire "{trigger:Q}" on the order'))
+def shop_tries_to_fire(invoicebox_world: InvoiceboxWorld, trigger: str) -> None:
+    """The same, expected to be refused (by the state, or by the transition's guard)."""
+    invoicebox_world.attempt(lambda: invoicebox_world.flow.fire(invoicebox_world.order_id(), trigger))
+
+
 @when(Texts(
     "Магазин предоставляет покупателю отчётные документы (если требуется)",
     "the shop sends the buyer its own reporting documents (if required)",

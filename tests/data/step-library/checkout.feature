@@ -86,4 +86,4 @@ Feature: A shop's own checkout, in English
 
   Scenario: The shop's lifecycle events
     Given a buyer "private person" paid an order with the basket "course"
-    Then the shop published the events: placed, paid
+    Then the shop published the events: OrderPlaced, PaymentLinkIssued, OrderPaid
