@@ -50,11 +50,14 @@ def buyer() -> Buyer:
 #
 # The invoicebox_flow plugin records what each scenario did (traces, fired transitions);
 # tests/test_trace_matches_definitions.py reads that record. It is ordered after every other
-# test so the record is complete when it runs, and told how many spec scenarios were selected.
+# test so the record is complete when it runs, and told how many spec scenarios this process
+# ran. Under pytest-xdist (`-n auto --dist loadgroup`, the README's command) both modules are one
+# xdist_group, so one worker runs the scenarios and then their checks; a process that ran only
+# some of them (another --dist mode, -k, --lf) makes the checks run the scenarios themselves.
 
 SPEC_MODULE = "test_specs.py"
 SPEC_COVERAGE_MARK = "spec_coverage"
-_SPECS_SELECTED = pytest.StashKey[int]()
+_SPECS_RUN = pytest.StashKey[int]()
 
 
 def pytest_configure(config):
@@ -64,13 +67,17 @@ def pytest_configure(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Coverage checks last (after every scenario has been recorded); count the spec scenarios
-    that will run (after -k, -m, node ids, --lf …)."""
-    config.stash[_SPECS_SELECTED] = sum(1 for item in items if item.path.name == SPEC_MODULE)
+    """Coverage checks last, after every scenario has been recorded."""
     items.sort(key=lambda item: item.get_closest_marker(SPEC_COVERAGE_MARK) is not None)  # stable
 
 
+def pytest_runtest_setup(item):
+    if item.path.name == SPEC_MODULE:
+        item.config.stash[_SPECS_RUN] = item.config.stash.get(_SPECS_RUN, 0) + 1
+
+
 @pytest.fixture(scope="session")
-def spec_scenarios_selected(request) -> int:
-    """How many scenarios of ``test_specs.py`` this session runs."""
-    return request.config.stash.get(_SPECS_SELECTED, 0)
+def spec_scenarios_run(request) -> int:
+    """How many scenarios of ``test_specs.py`` this process had run when first asked (by the
+    coverage checks, which run after them)."""
+    return request.config.stash.get(_SPECS_RUN, 0)

@@ -39,6 +39,9 @@ from invoicebox_flow import OrderFlow, Store
 from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.sandbox import Sandbox
 
+# each starts several processes for minutes: one xdist worker runs these in turn, beside the light tests
+pytestmark = pytest.mark.xdist_group("heavy")
+
 ORDERS = 500
 CANCEL_EVERY = 3
 SHOP_THREADS = 2  # the shop's web threads placing orders

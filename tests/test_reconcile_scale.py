@@ -23,6 +23,9 @@ from invoicebox_flow.reconcile import ACTOR
 from invoicebox_flow.sandbox import Sandbox
 from invoicebox_flow.store import Store, SweepLog
 
+# each starts several processes for minutes: one xdist worker runs these in turn, beside the light tests
+pytestmark = pytest.mark.xdist_group("heavy")
+
 ORDERS = 5000
 WINDOW = 30.0  # the sandbox's default: 100 requests per 30 s per token
 

@@ -46,6 +46,9 @@ from helpers import course_lines, goods_lines, legal_customer, private_customer
 from invoicebox_flow.flows import State, Variant
 from invoicebox_flow.sandbox import Sandbox
 
+# each starts several processes for minutes: one xdist worker runs these in turn, beside the light tests
+pytestmark = pytest.mark.xdist_group("heavy")
+
 # --- sizes and timings ---------------------------------------------------------------------
 
 PG_PROCESSES, PG_ORDERS = 4, 1000

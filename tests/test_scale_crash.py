@@ -42,6 +42,9 @@ from test_scale_concurrency import (
 from invoicebox_flow.flows import State
 from invoicebox_flow.sandbox import Sandbox
 
+# each starts several processes for minutes: one xdist worker runs these in turn, beside the light tests
+pytestmark = pytest.mark.xdist_group("heavy")
+
 ORDERS = 60
 WORKERS = 3  # alive at any time
 KILLS = 60  # at least this many SIGKILLs in one run (issue 6 asks for 50)

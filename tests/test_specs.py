@@ -9,6 +9,9 @@ shop's webhook served on loopback, and the ``Тогда`` steps look at what rea
 plugin traces every scenario for ``test_trace_matches_definitions.py``.
 """
 
+import pytest
 from pytest_bdd import scenarios
+
+pytestmark = pytest.mark.xdist_group("specs")  # with their coverage checks: one worker runs both (conftest.py)
 
 scenarios(".")

@@ -95,17 +95,19 @@ def test_a_position_that_is_not_one_is_a_typed_error(store, position):
 
 
 def _hold(store_url: str, statement: str, **params):
-    """An open transaction holding a row lock, on a connection of its own; call it to release."""
+    """An open transaction holding a row lock, on a connection of its own: ``(release, pid)``,
+    ``release()`` rolls it back, ``pid`` is its server process."""
     engine = sa.create_engine(store_url, poolclass=sa.pool.NullPool)
     conn = engine.connect()
     transaction = conn.begin()
     conn.execute(sa.text(statement), params)
+    pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
 
     def release() -> None:
         transaction.rollback()
         conn.close()
         engine.dispose()
-    return release
+    return release, pid
 
 
 def _in_thread(work) -> tuple[threading.Thread, list]:
@@ -115,20 +117,34 @@ def _in_thread(work) -> tuple[threading.Thread, list]:
     return thread, outcome
 
 
-def _wait_blocked(store_url: str, count: int = 1) -> None:
-    """Until ``count`` sessions wait for a lock: the held transaction is really in flight."""
+def _wait_blocked(store_url: str, holder: int) -> None:
+    """Until a session waits for the lock ``holder`` (a server pid) holds: the transaction under
+    test is really in flight. (Only that holder counts: other tests may run on the same server.)"""
     engine = sa.create_engine(store_url, poolclass=sa.pool.NullPool)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                waiting = conn.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
-            if waiting >= count:
+                waiting = conn.scalar(sa.text("SELECT count(*) FROM pg_stat_activity "
+                                              "WHERE :holder = ANY(pg_blocking_pids(pid))"), {"holder": holder})
+            if waiting:
                 return
             time.sleep(0.01)
-        raise AssertionError("the held transaction never waited for the lock")
+        raise AssertionError("the transaction under test never waited for the held lock")
     finally:
         engine.dispose()
+
+
+def _feed_once_final(store: Store, expected: int, after: str | None = None) -> list:
+    """The feed from ``after`` once it holds ``expected`` events. The feed holds back what any
+    transaction of the server still running could precede (other tests' included), so it may
+    take a moment after the test's own transactions end: that is its guarantee, not a delay."""
+    deadline = time.monotonic() + 20
+    while True:
+        seen = store.read_events(after)
+        if len(seen) >= expected or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.05)
 
 
 @pytest.mark.postgres
@@ -142,21 +158,21 @@ def test_an_event_committed_after_a_newer_one_is_not_stepped_over():
         [item] = store.outbox(order_id="o-1")
         consumer = store.read_events()  # the position a consumer keeps: nothing read yet
         assert consumer == []
-        release = _hold(url, "SELECT id FROM outbox WHERE id = :id FOR UPDATE", id=item.id)
+        release, holder = _hold(url, "SELECT id FROM outbox WHERE id = :id FOR UPDATE", id=item.id)
         a = event()
         try:
             # A inserts its event, then waits for the outbox row the held transaction locked
             thread, done = _in_thread(lambda: store.update("o-1", 1, state="paid", data={}, events=[a],
                                                            journal=step("o-1", "order_placed", "paid"),
                                                            complete_outbox=item.id))
-            _wait_blocked(url)
+            _wait_blocked(url, holder)
             b = advance(store, "o-2", 1, "order_placed", "paid")  # B commits while A is in flight
             assert [e.id for e in store.read_events()] == []  # B is held back: A could still precede it
         finally:
             release()
         thread.join(10)
         assert done, "A did not commit"
-        assert [e.id for e in store.read_events()] == [a.id, b.id]
+        assert [e.id for e in _feed_once_final(store, 2)] == [a.id, b.id]
         store.dispose()
 
 
@@ -168,21 +184,21 @@ def test_the_feed_follows_transactions_not_insertion_when_they_differ():
         store = Store(url)
         for n in (1, 2):
             add(store, n)
-        release = _hold(url, "SELECT id FROM orders WHERE id = 'o-1' FOR NO KEY UPDATE")
+        release, holder = _hold(url, "SELECT id FROM orders WHERE id = 'o-1' FOR NO KEY UPDATE")
         a = event()
         try:
             # A records its notification (it has a transaction id now), then waits for the order's row
             thread, done = _in_thread(lambda: store.update("o-1", 1, state="paid", data={}, events=[a],
                                                            journal=step("o-1", "order_placed", "paid"),
                                                            notification_key="n-a"))
-            _wait_blocked(url)
+            _wait_blocked(url, holder)
             b = advance(store, "o-2", 1, "order_placed", "paid")
             assert store.read_events() == []
         finally:
             release()
         thread.join(10)
         assert done, "A did not commit"
-        seen = store.read_events(limit=1)
+        seen = _feed_once_final(store, 2)[:1]
         seen += store.read_events(seen[-1].position)
         assert [e.id for e in seen] == [a.id, b.id]
         assert seen[0].seq > seen[1].seq  # inserted later, read first: the feed is not seq order here

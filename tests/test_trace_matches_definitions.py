@@ -30,6 +30,7 @@ from invoicebox_flow.tracing import event_steps, fired_transitions, journal_step
 
 SPEC_MODULE = Path("tests") / "test_specs.py"
 SPEC_TIMEOUT = 600  # seconds for the whole spec suite in a subprocess; it normally takes under a minute
+pytestmark = pytest.mark.xdist_group("specs")  # with test_specs.py: one worker runs both (conftest.py)
 
 
 def _features_dir(config: pytest.Config) -> Path:
@@ -55,11 +56,11 @@ def _run_specs(root: Path, out: Path, *extra: str) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def record(invoicebox_flow_record: FlowRecord, spec_scenarios_selected: int, request, tmp_path_factory) -> FlowRecord:
+def record(invoicebox_flow_record: FlowRecord, spec_scenarios_run: int, request, tmp_path_factory) -> FlowRecord:
     """The record of every scenario of ``features/`` (this session's when it ran them all)."""
     features = _features_dir(request.config)
     expected = _defined_scenarios(features)
-    if expected and spec_scenarios_selected == expected:
+    if expected and spec_scenarios_run == expected:
         ran = invoicebox_flow_record
     else:
         out = tmp_path_factory.mktemp("flow-record") / "record.json"

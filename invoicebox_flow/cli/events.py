@@ -9,7 +9,7 @@ import click
 from .failures import BadValue
 from .options import db_option, definition_option, json_option
 from .output import echo_json, echo_table
-from .stores import open_store
+from .stores import existing_store
 
 if TYPE_CHECKING:
     from ..flows import FlowDefinition
@@ -32,11 +32,8 @@ def events() -> None:
 @json_option
 def events_list(db: str, status: str, handler: str | None, limit: int, as_json: bool) -> None:
     """One line per delivery of an event to a handler: id, handler, event, order, attempts, last error."""
-    store = open_store(db, create=False)
-    try:
+    with existing_store(db) as store:
         found = store.deliveries(status=None if status == "all" else status, handler=handler, limit=limit)
-    finally:
-        store.dispose()
     if as_json:
         echo_json(found)
         return
@@ -57,11 +54,8 @@ def events_retry(ids: tuple[int, ...], db: str, every: bool, handler: str | None
     """Give dead deliveries (by id, or --all) a fresh set of attempts; a worker runs them next."""
     if bool(ids) == every:
         raise BadValue("name the dead deliveries to retry by id, or give --all (not both)")
-    store = open_store(db, create=False)
-    try:
+    with existing_store(db) as store:
         revived = store.retry_deliveries(None if every else ids, handler=handler)
-    finally:
-        store.dispose()
     click.echo(f"{revived} dead delivery(ies) will be retried")
 
 
@@ -75,11 +69,8 @@ def events_feed(db: str, definition: FlowDefinition, after: str | None, limit: i
     """Every order's events in commit order; the last line says where to go on from."""
     from ..engine import OrderFlow
 
-    store = open_store(db, create=False)
-    try:
+    with existing_store(db) as store:
         found = OrderFlow(None, store, definition=definition).events(after, limit=limit)  # reads only: no client
-    finally:
-        store.dispose()
     if as_json:
         echo_json(found)
         return

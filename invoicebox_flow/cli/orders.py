@@ -8,7 +8,7 @@ import click
 
 from .options import db_option, definition_option, json_option, state_option
 from .output import echo_json, echo_table
-from .stores import open_store
+from .stores import existing_store
 
 if TYPE_CHECKING:
     from ..engine import OrderView
@@ -33,12 +33,9 @@ def orders_list(db: str, definition: FlowDefinition, state: str | None, limit: i
     """One line per order: id, buyer, state, amount, refunded, last change."""
     from ..engine import OrderView
 
-    store = open_store(db, create=False)
-    try:
+    with existing_store(db) as store:
         views = [OrderView.of(record, definition.lifecycle(record.variant))
                  for record in store.list_orders(state=state, limit=limit)]
-    finally:
-        store.dispose()
     if as_json:
         echo_json(views)
         return
@@ -60,13 +57,10 @@ def orders_show(order_id: str, db: str, definition: FlowDefinition, as_json: boo
     """State, amounts, lines, receipts or documents, and the journal of one order."""
     from ..engine import OrderView
 
-    store = open_store(db, create=False)
-    try:
+    with existing_store(db) as store:
         record = store.get(order_id)
         view = OrderView.of(record, definition.lifecycle(record.variant))
         journal = store.journal(order_id)
-    finally:
-        store.dispose()
     if as_json:
         echo_json({"order": view, "journal": journal})
         return
@@ -118,11 +112,10 @@ def orders_diagram(order_id: str, db: str, definition: FlowDefinition, sandbox_u
         from ..sandbox.inspect import SandboxInspector
 
         inspector = SandboxInspector(sandbox_url)
-    store = open_store(db, create=False)
     try:
-        story = story_of(store, order_id, definition, inspector)
+        with existing_store(db) as store:
+            story = story_of(store, order_id, definition, inspector)
     finally:
-        store.dispose()
         if inspector is not None:
             inspector.close()
     if against_documented:

@@ -17,7 +17,7 @@ from .failures import CliError, explain
 from .options import db_option, definition_option, json_option
 from .output import echo_json, echo_table
 from .settings import TOKEN_ENV, api_client, require_env
-from .stores import open_store
+from .stores import existing_store
 
 if TYPE_CHECKING:
     from ..flows import FlowDefinition
@@ -78,13 +78,9 @@ def reconcile(ctx: click.Context, db: str, definition: FlowDefinition, since: dt
 
     try:
         require_env(TOKEN_ENV)
-        store = open_store(db, create=False)
-        try:
-            with api_client(store=store) as client:
-                report = OrderFlow(client, store, definition=definition).reconcile(
-                    since=since, until=until, heal=heal, batch=batch)
-        finally:
-            store.dispose()
+        with existing_store(db) as store, api_client(store=store) as client:
+            report = OrderFlow(client, store, definition=definition).reconcile(
+                since=since, until=until, heal=heal, batch=batch)
     except click.ClickException as exc:
         raise SweepFailed(exc.format_message()) from exc
     except Exception as exc:

@@ -9,6 +9,8 @@ webhook, the worker) create the tables when needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +52,17 @@ def open_store(url: str, *, create: bool, announce_new: bool = False) -> Store:
     if announce_new and new_file is not None:
         log.warning("%s did not exist: created a new, empty store there", new_file)
     return store
+
+
+@contextmanager
+def existing_store(url: str) -> Iterator[Store]:
+    """``with existing_store(db) as store:`` — a read command's store (``create=False``),
+    disposed of when the block ends."""
+    store = open_store(url, create=False)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def _parse(url: str) -> URL:
