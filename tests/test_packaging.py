@@ -100,6 +100,7 @@ def test_the_sdist_carries_the_test_suite_and_what_it_reads(sdist):
     assert project_files("tests", "*.py") <= names  # conftest.py, db_fixtures.py, reference_bodies.py, …
     assert project_files("tests/data") <= names
     assert project_files("features") <= names
+    assert project_files("examples/bookshop/features") <= names  # the step vocabulary test reads them
     assert project_files("diagrams", "*.md") <= names  # the staleness test compares them
     assert {"pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "invoicebox_flow/py.typed"} <= names
     assert not any(name.endswith((".pyc", ".db")) or "/__pycache__/" in name for name in names)

@@ -1,6 +1,7 @@
 """The words of the step library: every state has a name, tables and amounts read as written,
 and every step of every feature file here matches exactly one library step — while every
-library step is used by some feature file (so each one runs in this suite)."""
+library step is used by some feature file (so each one runs in CI: in this suite, or in the
+worked example's, which ``.ci/run`` runs and whose own steps match no library step)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from invoicebox_flow.testing.steps import MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
 FEATURE_DIRS = (ROOT / "features", ROOT / "tests" / "data" / "step-library")
+EXAMPLE_FEATURE_DIRS = (ROOT / "examples" / "bookshop" / "features",)  # a shop's: it has a step of its own
 
 
 def test_every_state_is_named_by_its_definitions_labels(packing):
@@ -100,8 +102,8 @@ def _library_contexts():
     return [c for c in step_function_context_registry.values() if c.step_func.__module__ in MODULES]
 
 
-def _feature_steps():
-    for feature in get_features([str(d) for d in FEATURE_DIRS]):
+def _feature_steps(dirs=FEATURE_DIRS):
+    for feature in get_features([str(d) for d in dirs]):
         for template in feature.scenarios.values():
             contexts = [ctx for examples in template.examples for ctx in examples.as_contexts()] or [{}]
             for context in contexts:
@@ -112,12 +114,13 @@ def _feature_steps():
 def test_every_feature_step_matches_exactly_one_library_step_and_every_library_step_is_used():
     contexts = _library_contexts()
     used, problems = set(), []
-    for feature, step in _feature_steps():
-        matching = {c.step_func for c in contexts
-                    if c.type in (None, step.type) and c.parser.is_matching(step.name)}
-        if len(matching) != 1:
-            problems.append(f"{feature}: {step.type} {step.name!r} matches {sorted(f.__name__ for f in matching)}")
-        used |= matching
+    for dirs, own_steps_allowed in ((FEATURE_DIRS, False), (EXAMPLE_FEATURE_DIRS, True)):
+        for feature, step in _feature_steps(dirs):
+            matching = {c.step_func for c in contexts
+                        if c.type in (None, step.type) and c.parser.is_matching(step.name)}
+            if len(matching) > 1 or not (matching or own_steps_allowed):
+                problems.append(f"{feature}: {step.type} {step.name!r} matches {sorted(f.__name__ for f in matching)}")
+            used |= matching
     assert not problems, "\n".join(problems)
     unused = sorted({c.step_func.__name__ for c in contexts} - {f.__name__ for f in used})
     assert not unused, f"library steps no feature file here uses (so none runs): {unused}"
