@@ -73,6 +73,21 @@ def test_a_packed_order_goes_end_to_end(packing_shop, buyer, sandbox, store, sto
     assert [e.detail for e in flow.history("PK-1") if e.trigger == "pack"] == [{"box": "A-7"}]
 
 
+def test_a_refund_invoicebox_cancels_brings_the_order_back_to_the_shops_own_state(packing_shop, buyer, sandbox,
+                                                                                 stock):
+    flow = packing_shop
+    flow.place("PK-5", goods_lines(), private_customer(), description="Книги и кружка")
+    pay(flow, buyer, sandbox, "PK-5")
+    stock["MUG-1"] = 1
+    flow.fire("PK-5", "pack")
+    sandbox.inject_refund_fault("canceled")
+    assert flow.refund("PK-5", {"MUG-1": 1}).state is State.PARTIALLY_REFUNDED
+    sandbox.wait_idle()
+    order = flow.sync("PK-5")  # InvoiceBox canceled it: no money went back
+    assert (order.state, order.refunded_amount) == ("packed", Decimal("0.00"))
+    assert [e.trigger for e in flow.history("PK-5")][-1] == "refund_canceled"
+
+
 def test_documented_steps_cannot_be_fired_by_hand(packing_shop, buyer, sandbox):
     packing_shop.place("PK-2", goods_lines(), private_customer(), description="x")
     with pytest.raises(IllegalTransitionError, match="call its OrderFlow method"):

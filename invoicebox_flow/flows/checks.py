@@ -123,14 +123,25 @@ def _check_documented_kept(lc: Lifecycle, where: str) -> None:
         if found is None:
             raise DefinitionError(f"{where}: {label} cannot be removed")
         tr = found
-        if (tr.dest, tr.call, tr.role, tr.origin, tr.step) != (
-                original.dest, original.call, original.role, original.origin, original.step):
+        if not _same_destination(lc, tr.dest, original.dest) or (tr.call, tr.role, tr.origin, tr.step) != (
+                original.call, original.role, original.origin, original.step):
             raise DefinitionError(f"{where}: {label} cannot be changed, only started from states that refine its own")
         for source in tr.sources:
             if source not in original.sources and lc.family(source) not in original.sources:
                 raise DefinitionError(
                     f"{where}: {label} cannot start from {source!r}: it starts from {', '.join(original.sources)} "
                     "or a state refining one of them, else documented steps would be skipped or reordered")
+
+
+def _same_destination(lc: Lifecycle, dest: object, original: object) -> bool:
+    """``dest`` is ``original``'s, or (a way back, ``OneOf(back=True)``) it adds only states that
+    refine one of the original's."""
+    if dest == original:
+        return True
+    if not (isinstance(dest, OneOf) and isinstance(original, OneOf) and dest.back and original.back):
+        return False
+    added = [s for s in dest.states if s not in original.states]
+    return set(original.states) <= set(dest.states) and all(lc.family(s) in original.states for s in added)
 
 
 def _check_extensions(lc: Lifecycle, where: str) -> None:

@@ -199,6 +199,8 @@ class Lifecycle:
                                   f"so {name!r} cannot be put before it; from {after!r}: {', '.join(self.allowed(after))}")
         state = StateSpec(name, ru, en, anchor.phase, paid=anchor.paid, final=anchor.final, refines=family)
         def rerouted(tr: Transition) -> Transition:
+            if isinstance(tr.dest, OneOf) and tr.dest.back and after in tr.dest.states:
+                tr = attrs.evolve(tr, dest=attrs.evolve(tr.dest, states=(*tr.dest.states, name)))
             if after not in tr.sources:
                 return tr
             if tr.trigger in moved:  # now fires from the new state instead

@@ -59,7 +59,7 @@ UNDRAWN: tuple[Transition, ...] = (
     _undrawn(TR.REFUND_FAILED, ST.REFUND_REQUESTED, RESUME, _RF,
              "create refund was refused; back to the state before the request",
              call=CREATE_REFUND, role=CallRole.REFUSED),
-    _undrawn(TR.REFUND_CANCELED, (ST.PARTIALLY_REFUNDED, ST.REFUNDED), OneOf(REFUND_CANCEL_OUTCOMES), _RF,
+    _undrawn(TR.REFUND_CANCELED, (ST.PARTIALLY_REFUNDED, ST.REFUNDED), OneOf(REFUND_CANCEL_OUTCOMES, back=True), _RF,
              "InvoiceBox canceled a refund (the money was not returned): back to where the order was without it"),
 )
 # Each undrawn path sits right after the documented step it is an alternative to, so that the

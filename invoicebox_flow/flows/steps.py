@@ -106,9 +106,13 @@ def _dest(value: object) -> object:
 
 @attrs.frozen
 class OneOf:
-    """A destination chosen at run time among ``states`` (a refund ends partially or fully refunded)."""
+    """A destination chosen at run time among ``states`` (a refund ends partially or fully refunded).
+
+    ``back``: the order goes back to one of the states it was in before (a canceled refund), so a
+    state a shop inserts after one of them (``packed`` after ``paid``) is one of them too."""
 
     states: tuple[str, ...] = attrs.field(converter=_states)
+    back: bool = False
 
 
 @attrs.frozen
