@@ -16,32 +16,27 @@ from typing import Any
 import attrs
 
 from .. import money
-from ..errors import RefundLimitError, ValidationError
+from ..errors import RefundLimitError
 from ..models import BasketItem, RefundRequest
 from .document import ZERO, OrderDocument, RefundEntry, parts_of
+from .wanted import quantities, share
 
 
 def refund_lines(order_id: str, doc: OrderDocument, wanted: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The camelCase basket lines of a refund of ``wanted`` (``{sku: quantity}``; None: all that is left)."""
     if wanted is None:
-        wanted = {ln.sku: ln.refundable_quantity for ln in doc.lines if ln.refundable_quantity > 0}
-    unknown = sorted(sku for sku in wanted if doc.line(sku) is None)
-    if unknown:
-        raise ValidationError(f"order {order_id} has no line {', '.join(unknown)}", code="validation",
-                              fields=[{"name": "basketItems", "code": "wrong_value", "message": s} for s in unknown])
+        asked = {ln.sku: ln.refundable_quantity for ln in doc.lines if ln.refundable_quantity > 0}
+    else:
+        asked = quantities(order_id, doc, wanted, verb="refund")
     out = []
-    for sku, raw in wanted.items():
+    for sku, qty in asked.items():
         line = doc.line(sku)
         assert line is not None
-        qty = money.parse_quantity(raw, field=f"quantity of {sku}")
         if qty > line.refundable_quantity:
             raise RefundLimitError(
                 f"order {order_id}: cannot refund {qty} × {sku}; {line.refundable_quantity} left of {line.quantity}")
-        if qty == line.refundable_quantity:
-            total, vat = line.refundable_amount, line.refundable_vat_amount
-        else:
-            total = money.to_money(line.unit_price * qty)
-            vat = money.vat_of_total(total, line.vat_code)
+        total, vat = share(order_id, line, qty, left=line.refundable_quantity, left_amount=line.refundable_amount,
+                           left_vat=line.refundable_vat_amount)
         if total > line.refundable_amount:
             raise RefundLimitError(f"order {order_id}: {sku} has {line.refundable_amount} left to refund, not {total}")
         out.append(dict(doc.request_line(sku), quantity=qty, totalAmount=total, totalVatAmount=vat,
