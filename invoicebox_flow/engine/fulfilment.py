@@ -9,10 +9,11 @@ from typing import Any
 
 import attrs
 
-from ..errors import ApiError, TransportError
+from ..errors import ApiError, TransportError, ValidationError
 from ..flows import Trigger
-from ..models import RefundableItem
+from ..models import RefundableItem, ShipmentRequest
 from ..protocol import CREATE_REFUND, CREATE_SHIPMENT
+from ..rulebook import is_unicode
 from ..store import OutboxItem
 from .core import Change, Core
 from .outbox import Calls
@@ -32,8 +33,13 @@ class Fulfilment:
         snap = self.core.load(order_id)
         self.core.check(snap, Trigger.REQUEST_SHIPMENT)  # the state, before the lines are looked at
         lines = shipment_lines(order_id, snap.doc, items)
-        payload = {"orderId": snap.invoicebox_id, "basketItems": lines, "documentNumber": document_number,
-                   "documentDate": document_date.isoformat() if document_date else None}
+        # the request as InvoiceBox will get it, checked by the rule book before anything is stored
+        assert snap.invoicebox_id is not None  # a paid order is known to InvoiceBox
+        request = ShipmentRequest(order_id=snap.invoicebox_id, basket_items=lines, document_number=document_number,
+                                  document_date=document_date)
+        request.validate()
+        payload = {"orderId": snap.invoicebox_id, "basketItems": lines, "documentNumber": request.document_number,
+                   "documentDate": request.document_date.isoformat() if request.document_date else None}
         return self.calls.start(snap, CREATE_SHIPMENT.name, payload, defer=defer, completes=completes)
 
     def ship_on_payment(self, snap: Snapshot, item: OutboxItem) -> OrderView:
@@ -44,8 +50,13 @@ class Fulfilment:
         """Legal buyers, documented optional step: the shop sends its own reporting documents."""
         return self.core.view(self.core.commit(self.core.load(order_id), Change(Trigger.SEND_DOCUMENTS, self.core.actor)))
 
-    def claim_refund(self, order_id: str, reason: str | None) -> OrderView:
+    def claim_refund(self, order_id: str, reason: object) -> OrderView:
         """Documented refund step 1: the buyer asks for a refund (recorded, no state change)."""
+        if reason is not None and not (isinstance(reason, str) and is_unicode(reason)):
+            what = "text with a lone surrogate" if isinstance(reason, str) else type(reason).__name__
+            message = f"order {order_id}: a refund claim's reason is Unicode text, not {what}"
+            raise ValidationError(message, code="wrong_value",
+                                  fields=[{"name": "reason", "code": "wrong_value", "message": message}])
         return self.core.view(self.core.commit(self.core.load(order_id),
                                                Change(Trigger.CLAIM_REFUND, "buyer", detail={"reason": reason})))
 
