@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .. import jsonutil
 from ..errors import IllegalTransitionError, ValidationError
 from ..flows import DOCUMENTED_FLOW, FlowDefinition, Origin, Variant
 from ..models import BasketItem, LegalCustomer, Order, PrivateCustomer, RefundableItem
@@ -49,6 +50,25 @@ if TYPE_CHECKING:
 
 def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _journal_detail(order_id: str, detail: object) -> dict[str, Any]:
+    """A shop's own ``detail`` for the journal: a map with text keys that JSON can hold."""
+    if detail is None:
+        return {}
+    problem = None
+    if not isinstance(detail, Mapping) or not all(isinstance(key, str) for key in detail):
+        problem = f"detail is a map with text keys, not {type(detail).__name__}"
+    else:
+        try:
+            jsonutil.dumps(detail).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
+            problem = f"detail cannot be stored as JSON ({exc})"
+    if problem is not None:
+        raise ValidationError(f"order {order_id}: {problem}", code="wrong_value",
+                              fields=[{"name": "detail", "code": "wrong_value", "message": problem}])
+    assert isinstance(detail, Mapping)
+    return dict(detail)
 
 
 @attrs.define
@@ -101,7 +121,7 @@ class OrderFlow:
         return self._core.view(self._core.load(order_id))
 
     def history(self, order_id: str) -> list[JournalEntry]:
-        self.store.get(order_id)  # OrderNotFoundError for an unknown id, not an empty list
+        self._core.load(order_id)  # OrderNotFoundError for an unknown id, not an empty list
         return self.store.journal(order_id)
 
     def sequence_diagram(self, order_id: str, inspector: EventSource | None = None) -> str:
@@ -110,6 +130,7 @@ class OrderFlow:
         ``inspector`` (a sandbox or its inspector) adds what InvoiceBox's side saw."""
         from ..diagrams.order import story_of
 
+        self._core.load(order_id)  # OrderNotFoundError for an id no store can hold, as everywhere
         return story_of(self.store, order_id, self.definition, inspector).diagram()
 
     def allowed_actions(self, order_id: str) -> list[str]:
@@ -135,7 +156,8 @@ class OrderFlow:
         request = order_request(self.merchant_id, order_id, items, customer, description=description,
                                 expires_at=expires_at, lifetime=self.order_lifetime, currency=currency, urls=urls,
                                 order_fields=order_fields)
-        variant = Variant.LEGAL if isinstance(customer, LegalCustomer) else Variant.PRIVATE
+        # the customer as the request holds it (a camelCase dict is read as the model it describes)
+        variant = Variant.LEGAL if isinstance(request.customer, LegalCustomer) else Variant.PRIVATE
         return self._payments.place(order_id, request, variant, auto_ship=auto_ship,
                                     request_invoice=request_invoice, defer=defer)
 
@@ -238,7 +260,7 @@ class OrderFlow:
         if documented:
             raise IllegalTransitionError(order_id, trigger, snap.state, lifecycle.allowed(snap.state),
                                          reason="a documented step: call its OrderFlow method instead")
-        change = Change(trigger, actor or self.actor, detail=dict(detail or {}))
+        change = Change(trigger, actor or self.actor, detail=_journal_detail(order_id, detail))
         return self._core.view(self._core.commit(snap, change))
 
     # ---- notifications ----------------------------------------------------------------------
@@ -279,4 +301,8 @@ class OrderFlow:
         left by a crash (expired lease), or whose outcome was unknown and whose retry time has
         come (``due_now=True``: retry now, without waiting). Returns the updated orders (with
         ``report_claimed``, one entry per claimed item, None for an item that failed again)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            message = f"limit is a whole number of calls, at least 1, not {limit!r}"
+            raise ValidationError(message, code="wrong_value",
+                                  fields=[{"name": "limit", "code": "wrong_value", "message": message}])
         return self._calls.resume(order_id, limit=limit, due_now=due_now, report_claimed=report_claimed)

@@ -16,7 +16,7 @@ from ..models import BasketItem, LegalCustomer, OrderRequest, PrivateCustomer
 from ..protocol import CREATE_ORDER, OrderStatus
 from ..rulebook import check_update
 from ..store import OrderRecord
-from .core import Change, Core, now
+from .core import Change, Core, now, storable_key
 from .document import ZERO, OrderDocument, OrderWarning, lines_of
 from .outbox import Calls
 from .views import OrderView, Snapshot
@@ -35,6 +35,10 @@ class Payments:
               request_invoice: bool, defer: bool) -> OrderView:
         report = request.report()
         report.raise_if_refused(f"order {order_id}")  # warnings are logged, refusals raised: nothing stored
+        if not storable_key(order_id):
+            message = f"order id {order_id!r} holds a NUL character or a lone surrogate: no store can keep it"
+            raise ValidationError(message, code="wrong_value",
+                                  fields=[{"name": "merchantOrderId", "code": "wrong_value", "message": message}])
         payload = request.to_json()
         warnings = tuple(OrderWarning(w.code, w.field, w.message, w.rule) for w in report.warnings)
         doc = OrderDocument(request=payload, currency=request.currency_id or "RUB", amount=payload["amount"],
@@ -99,7 +103,7 @@ class Payments:
             body["expiration_date"] = changes.pop("expires_at")
         items: list[BasketItem] | None = None
         if "items" in changes:
-            items = list(changes.pop("items"))
+            items = _basket(order_id, changes.pop("items"))
             body["basket_items"] = items
             body["amount"], body["vat_amount"] = money.order_totals(items)
         if changes:
@@ -141,6 +145,15 @@ class Payments:
         return self.core.view(self.core.commit(snap, Change(Trigger.CANCEL, self.core.actor, request_id=request_id)))
 
 
+def _basket(order_id: str, given: object) -> list[BasketItem]:
+    """An update's new basket: basket items (or their camelCase JSON), each read by the model."""
+    if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Sequence):
+        message = f"order {order_id}: items is a list of basket items, not {type(given).__name__}"
+        raise ValidationError(message, code="wrong_value",
+                              fields=[{"name": "items", "code": "wrong_value", "message": message}])
+    return [item if isinstance(item, BasketItem) else BasketItem.from_json(item) for item in given]
+
+
 def order_request(merchant_id: str, order_id: str, items: Sequence[BasketItem],
                   customer: PrivateCustomer | LegalCustomer, *, description: str, expires_at: datetime | None,
                   lifetime: timedelta, currency: str, urls: Mapping[str, str | None],
@@ -149,7 +162,7 @@ def order_request(merchant_id: str, order_id: str, items: Sequence[BasketItem],
     fields = dict(order_fields)
     chosen = {name: fields.pop(name, default) for name, default in urls.items()}
     return OrderRequest(
-        merchant_id=merchant_id, merchant_order_id=order_id, description=description, basket_items=list(items),
+        merchant_id=merchant_id, merchant_order_id=order_id, description=description, basket_items=items,
         customer=customer,
         # whole seconds: the API's date-times are ATOM (no fractions)
         expiration_date=expires_at or (now() + lifetime).replace(microsecond=0),
