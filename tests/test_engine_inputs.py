@@ -10,7 +10,7 @@ what can refuse (PostgreSQL's text cannot hold a NUL character).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -134,6 +134,23 @@ PLACE = [
     ("url-int", place(success_url=5), ValidationError, "successUrl"),
     ("keyword-misspelt", place(langauge_id="ru"), UnknownArgumentError, "langauge_id"),
     ("auto-ship-goods", place(items=goods_lines(), auto_ship=True), ValidationError, None),
+    # a flag that is not a bool: "no" is truthy, so taking it would do the opposite of what was meant
+    ("request-invoice-text", place(request_invoice="no"), ValidationError, "request_invoice"),
+    ("defer-int", place(defer=1), ValidationError, "defer"),
+    ("auto-ship-text", place(auto_ship="no"), ValidationError, "auto_ship"),
+    # amounts and lines as a shop's code gets them wrong
+    ("line-amount-float", place(items=[line_json(amount=1200.0)]), ValidationError, "amount"),
+    ("line-amount-text", place(items=[line_json(amount="abc")]), ValidationError, "amount"),
+    ("line-amount-nan", place(items=[line_json(amount="NaN")]), ValidationError, "amount"),
+    ("line-amount-none", place(items=[line_json(amount=None)]), BasketError, "amount"),
+    ("line-total-bool", place(items=[line_json(totalAmount=True)]), ValidationError, "totalAmount"),
+    ("line-quantity-huge", place(items=[line_json(quantity=D("1e30"))]), ValidationError, "quantity"),
+    ("items-list-of-int", place(items=[5]), ValidationError, "basketItems"),
+    ("items-generator", place(items=(line for line in course_lines())), ValidationError, "basketItems"),
+    ("vat-amount-overridden", place(vat_amount=D("1.00")), BasketError, "vatAmount"),
+    ("customer-list", place(customer=["Анна"]), ValidationError, "customer"),
+    ("id-bytes", place(order_id=b"IN-1"), ValidationError, "merchantOrderId"),
+    ("id-blank", place(order_id="  "), ValidationError, "merchantOrderId"),
 ]
 
 
@@ -181,6 +198,8 @@ SHIP = [
     ("document-number-int", dict(items={"BOOK-1": 1}, document_number=5), ValidationError, "documentNumber"),
     ("document-number-too-long", dict(items={"BOOK-1": 1}, document_number="№" * 37), ValidationError,
      "documentNumber"),
+    ("defer-text", dict(items={"BOOK-1": 1}, defer="yes"), ValidationError, "defer"),
+    ("keyword-misspelt", dict(items={"BOOK-1": 1}, documnet_number="A-1"), UnknownArgumentError, "documnet_number"),
 ]
 
 
@@ -217,6 +236,8 @@ REFUND = [
     ("description-int", dict(items={"BOOK-1": 1}, description=5), ValidationError, "description"),
     ("description-too-long", dict(items={"BOOK-1": 1}, description="x" * 1001), ValidationError, "description"),
     ("description-surrogate", dict(items={"BOOK-1": 1}, description="\ud800"), ValidationError, "description"),
+    ("defer-int", dict(items={"BOOK-1": 1}, defer=1), ValidationError, "defer"),
+    ("keyword-misspelt", dict(items={"BOOK-1": 1}, descripton="брак"), UnknownArgumentError, "descripton"),
 ]
 
 
@@ -250,7 +271,10 @@ UPDATE = [
     ("items-empty", dict(items=[]), BasketError, "basketItems"),
     ("items-only-sku", dict(items=[{"sku": "A"}]), ValidationError, None),
     ("items-one-sku-twice", dict(items=course_lines() * 2), BasketError, "basketItems[1].sku"),
-    ("unknown-change", dict(colour="red"), ValidationError, None),
+    ("items-list-of-int", dict(items=[5]), ValidationError, "items[0]"),
+    ("unknown-change", dict(colour="red"), UnknownArgumentError, "colour"),
+    ("keyword-misspelt", dict(descripton="Курс"), UnknownArgumentError, "descripton"),
+    ("nothing", dict(), ValidationError, None),
 ]
 
 
@@ -277,23 +301,62 @@ def test_fire_refuses_an_unknown_or_documented_trigger(flow, sandbox, paid, trig
     refused(flow, sandbox, lambda: flow.fire(paid, trigger), IllegalTransitionError)
 
 
-@pytest.mark.parametrize("detail", ["packed", ["box"], {1: "box"}, {"box": object()}, {"box": "\udcff"}], ids=repr)
-def test_fire_refuses_a_detail_the_journal_cannot_hold(client, store, sandbox, buyer, detail):
+@pytest.fixture
+def packing(client, store, sandbox, buyer) -> Iterator[OrderFlow]:
+    """A shop that packs goods (its own step ``pack``), with the paid order P-1."""
     shop, served = make_shop(client, store, sandbox, definition=packing_flow(), conditions={"in_stock": lambda v: True})
-    try:
-        flow = shop.flow
-        flow.place("P-1", goods_lines(), private_customer(), description="Книги")
-        pay(flow, buyer, sandbox, "P-1")
-        refused(flow, sandbox, lambda: flow.fire("P-1", "pack", detail=detail), ValidationError, "detail")
-        assert flow.fire("P-1", "pack", detail={"box": "A-7"}).state == "packed"
-        assert flow.history("P-1")[-1].detail == {"box": "A-7"}
-    finally:
-        served.close()
+    shop.flow.place("P-1", goods_lines(), private_customer(), description="Книги")
+    pay(shop.flow, buyer, sandbox, "P-1")
+    yield shop.flow
+    served.close()
+
+
+@pytest.mark.parametrize("detail", ["packed", ["box"], {1: "box"}, {"box": object()}, {"box": "\udcff"}], ids=repr)
+def test_fire_refuses_a_detail_the_journal_cannot_hold(packing, sandbox, detail):
+    refused(packing, sandbox, lambda: packing.fire("P-1", "pack", detail=detail), ValidationError, "detail")
+    assert packing.fire("P-1", "pack", detail={"box": "A-7"}).state == "packed"
+    assert packing.history("P-1")[-1].detail == {"box": "A-7"}
+
+
+@pytest.mark.parametrize("actor", [5, "", "  ", "склад\x00", "склад\ud800"], ids=repr)
+def test_fire_refuses_an_actor_the_journal_cannot_hold(packing, sandbox, actor):
+    # PostgreSQL's text cannot hold a NUL: refused before the database is asked
+    refused(packing, sandbox, lambda: packing.fire("P-1", "pack", actor=actor), ValidationError, "actor")
+    assert packing.fire("P-1", "pack", actor="склад").state == "packed"
+    assert packing.history("P-1")[-1].actor == "склад"
+
+
+def test_fire_refuses_a_misspelt_keyword(packing, sandbox):
+    error = refused(packing, sandbox, lambda: packing.fire("P-1", "pack", detial={"box": "A-7"}),
+                    UnknownArgumentError, "detial")
+    assert "did you mean 'detail'?" in str(error)
+    assert isinstance(error, TypeError)  # as Python's own unexpected-keyword error is
+
+
+@pytest.mark.parametrize("success", ["no", None, 0, 1], ids=repr)
+def test_buyer_returned_refuses_a_success_that_is_not_a_bool(flow, sandbox, unpaid, success):
+    refused(flow, sandbox, lambda: flow.buyer_returned(unpaid, success=success), ValidationError, "success")
+    assert flow.get(unpaid).state is State.PAYMENT_LINK_ISSUED
+    assert flow.buyer_returned(unpaid, success=False).state is State.PAYMENT_DECLINED
 
 
 @pytest.mark.parametrize("limit", ["10", 0, -1, True, None], ids=repr)
 def test_resume_refuses_a_limit_that_is_not_a_count(flow, sandbox, limit):
     refused(flow, sandbox, lambda: flow.resume(limit=limit), ValidationError, "limit")
+
+
+@pytest.mark.parametrize("keywords", [dict(due_now="yes"), dict(report_claimed=1)], ids=repr)
+def test_resume_refuses_a_flag_that_is_not_a_bool(flow, sandbox, keywords):
+    flow.place(ID, course_lines(), private_customer(), description="Курс", defer=True)  # one call is due
+    refused(flow, sandbox, lambda: flow.resume(**keywords), ValidationError, next(iter(keywords)))
+    [order] = flow.resume()
+    assert order.state is State.PAYMENT_LINK_ISSUED
+
+
+@pytest.mark.parametrize("keywords", [dict(batch="100"), dict(batch=0), dict(batch=True), dict(heal="yes")], ids=repr)
+def test_reconcile_refuses_a_batch_or_heal_of_the_wrong_kind(flow, sandbox, unpaid, keywords):
+    refused(flow, sandbox, lambda: flow.reconcile(**keywords), ValidationError, next(iter(keywords)))
+    assert flow.reconcile(batch=10).orders == 1
 
 
 # --- ids that name no order ------------------------------------------------------------------------------
@@ -315,3 +378,11 @@ def test_every_method_refuses_an_id_that_names_no_order(flow, sandbox, unpaid, c
     for order_id in NO_SUCH_IDS:
         error = refused(flow, sandbox, lambda: call(flow, order_id), OrderNotFoundError)  # noqa: B023 (called now)
         assert repr(order_id) in str(error)
+
+
+def test_resume_refuses_an_id_that_names_no_order(flow, sandbox):
+    flow.place(ID, course_lines(), private_customer(), description="Курс", defer=True)  # one call is due
+    for order_id in [i for i in NO_SUCH_IDS if i is not None]:  # None: every order's due calls
+        refused(flow, sandbox, lambda: flow.resume(order_id), OrderNotFoundError)  # noqa: B023 (called now)
+    [order] = flow.resume(ID)
+    assert order.state is State.PAYMENT_LINK_ISSUED

@@ -17,8 +17,8 @@ import attrs
 
 from ..errors import ConcurrentUpdateError, OrderNotFoundError
 from ..flows import FlowDefinition, Lifecycle
-from ..rulebook import is_unicode
 from ..store import JournalEntry, OrderRecord, OutboxDraft, Store
+from .arguments import storable_text
 from .document import OrderDocument
 from .machine import Condition, conditions_for, next_state
 from .views import OrderView, Snapshot
@@ -32,12 +32,6 @@ def now() -> datetime:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def storable_key(value: object) -> bool:
-    """Whether ``value`` can be an order's id in every store: text without a NUL character
-    (PostgreSQL's text cannot hold one) that UTF-8 can carry."""
-    return isinstance(value, str) and "\x00" not in value and is_unicode(value)
 
 
 @attrs.frozen
@@ -112,7 +106,7 @@ class Core:
     # --- reading -----------------------------------------------------------------------------
 
     def load(self, order_id: str) -> Snapshot:
-        if not storable_key(order_id):  # no store holds such an id: never ask the database
+        if not storable_text(order_id):  # no store holds such an id: never ask the database
             raise OrderNotFoundError(f"no order {order_id!r} in the store")
         return Snapshot.of(self.store.get(order_id))
 

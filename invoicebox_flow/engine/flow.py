@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import jsonutil
 from ..errors import IllegalTransitionError, ValidationError
 from ..flows import DOCUMENTED_FLOW, FlowDefinition, Origin, Variant
 from ..models import BasketItem, LegalCustomer, Order, PrivateCustomer, RefundableItem
 from ..store import JournalEntry, Store
 from ..webhook import Answer, NotificationHandler
+from .arguments import actor as actor_name
+from .arguments import count, flag, journal_detail, optional_flag, strict_methods
 from .core import Change, Core
 from .facts import Issuer, matched
 from .fulfilment import Fulfilment
@@ -52,25 +53,7 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _journal_detail(order_id: str, detail: object) -> dict[str, Any]:
-    """A shop's own ``detail`` for the journal: a map with text keys that JSON can hold."""
-    if detail is None:
-        return {}
-    problem = None
-    if not isinstance(detail, Mapping) or not all(isinstance(key, str) for key in detail):
-        problem = f"detail is a map with text keys, not {type(detail).__name__}"
-    else:
-        try:
-            jsonutil.dumps(detail).encode("utf-8")
-        except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
-            problem = f"detail cannot be stored as JSON ({exc})"
-    if problem is not None:
-        raise ValidationError(f"order {order_id}: {problem}", code="wrong_value",
-                              fields=[{"name": "detail", "code": "wrong_value", "message": problem}])
-    assert isinstance(detail, Mapping)
-    return dict(detail)
-
-
+@strict_methods
 @attrs.define
 class OrderFlow:
     """The shop's side of every documented InvoiceBox sequence, strict and persisted.
@@ -158,8 +141,8 @@ class OrderFlow:
                                 order_fields=order_fields)
         # the customer as the request holds it (a camelCase dict is read as the model it describes)
         variant = Variant.LEGAL if isinstance(request.customer, LegalCustomer) else Variant.PRIVATE
-        return self._payments.place(order_id, request, variant, auto_ship=auto_ship,
-                                    request_invoice=request_invoice, defer=defer)
+        return self._payments.place(order_id, request, variant, auto_ship=optional_flag("auto_ship", auto_ship),
+                                    request_invoice=flag("request_invoice", request_invoice), defer=flag("defer", defer))
 
     def request_invoice(self, order_id: str, *, defer: bool = False) -> OrderView:
         """Documented steps 2–3: create the order at InvoiceBox, keep its id and payment link.
@@ -167,7 +150,7 @@ class OrderFlow:
         With ``defer=True`` only the intent is recorded; a worker (:mod:`invoicebox_flow.worker`)
         makes the call. The same holds for :meth:`ship` and :meth:`refund`.
         """
-        return self._payments.request_invoice(self._core.load(order_id), defer=defer)
+        return self._payments.request_invoice(self._core.load(order_id), defer=flag("defer", defer))
 
     def redirect_buyer(self, order_id: str) -> str:
         """Documented step 4: returns the payment URL to send the buyer to."""
@@ -179,7 +162,7 @@ class OrderFlow:
         The payment notification races the buyer's return; whichever comes second adapts: a
         buyer coming back to a paid order changes nothing, whichever page they come back to.
         """
-        return self._payments.buyer_returned(order_id, success=success)
+        return self._payments.buyer_returned(order_id, success=flag("success", success))
 
     def update(self, order_id: str, **changes: Any) -> OrderView:
         """Update an unpaid order at InvoiceBox (``description``, ``expires_at``, ``items`` …)."""
@@ -206,7 +189,7 @@ class OrderFlow:
         from ..reconcile.sweep import Sweeper
 
         healer = Healer(self._core, self._notifications, self._calls)
-        return Sweeper(self._core, healer).run(since=since, until=until, heal=heal, batch=batch)
+        return Sweeper(self._core, healer).run(since=since, until=until, heal=flag("heal", heal), batch=batch)
 
     # ---- shipment phase ---------------------------------------------------------------------
 
@@ -221,7 +204,7 @@ class OrderFlow:
         left (neither shipped nor refunded). More than is left raises
         :class:`~invoicebox_flow.errors.ShipmentLimitError` before anything is sent."""
         return self._fulfilment.ship(order_id, items, document_number=document_number, document_date=document_date,
-                                     defer=defer)
+                                     defer=flag("defer", defer))
 
     def send_documents(self, order_id: str) -> OrderView:
         """Legal buyers, documented optional step: the shop sends its own reporting documents."""
@@ -244,7 +227,7 @@ class OrderFlow:
         Refused with :class:`~invoicebox_flow.errors.RefundLimitError`, before anything is sent,
         when a line or the total would exceed what was paid minus what was already refunded.
         """
-        return self._fulfilment.refund(order_id, items, description=description, defer=defer)
+        return self._fulfilment.refund(order_id, items, description=description, defer=flag("defer", defer))
 
     # ---- the shop's own steps ---------------------------------------------------------------
 
@@ -260,7 +243,7 @@ class OrderFlow:
         if documented:
             raise IllegalTransitionError(order_id, trigger, snap.state, lifecycle.allowed(snap.state),
                                          reason="a documented step: call its OrderFlow method instead")
-        change = Change(trigger, actor or self.actor, detail=_journal_detail(order_id, detail))
+        change = Change(trigger, self.actor if actor is None else actor_name(actor), detail=journal_detail(order_id, detail))
         return self._core.view(self._core.commit(snap, change))
 
     # ---- notifications ----------------------------------------------------------------------
@@ -301,8 +284,7 @@ class OrderFlow:
         left by a crash (expired lease), or whose outcome was unknown and whose retry time has
         come (``due_now=True``: retry now, without waiting). Returns the updated orders (with
         ``report_claimed``, one entry per claimed item, None for an item that failed again)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            message = f"limit is a whole number of calls, at least 1, not {limit!r}"
-            raise ValidationError(message, code="wrong_value",
-                                  fields=[{"name": "limit", "code": "wrong_value", "message": message}])
-        return self._calls.resume(order_id, limit=limit, due_now=due_now, report_claimed=report_claimed)
+        if order_id is not None:
+            self._core.load(order_id)  # OrderNotFoundError for an unknown id, as everywhere
+        return self._calls.resume(order_id, limit=count("limit", limit), due_now=flag("due_now", due_now),
+                                  report_claimed=flag("report_claimed", report_claimed))

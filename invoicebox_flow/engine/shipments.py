@@ -21,6 +21,7 @@ from .. import money
 from ..errors import ShipmentLimitError, ValidationError
 from ..fiscal import RECEIPT_PAYMENT_TYPES, Receipt
 from ..models import BasketItem
+from .arguments import field_error
 from .document import OrderDocument, ShipmentEntry, parts_of
 from .wanted import ITEMS, quantities, share
 
@@ -38,9 +39,8 @@ def wanted_quantities(order_id: str, doc: OrderDocument, wanted: object) -> dict
     out: dict[str, Decimal] = {}
     for item in wanted:
         if not isinstance(item, BasketItem):
-            message = f"order {order_id}: ship lines by {{sku: quantity}} or as BasketItem, not {type(item).__name__}"
-            raise ValidationError(message, code="wrong_value",
-                                  fields=[{"name": ITEMS, "code": "wrong_value", "message": message}])
+            raise field_error(ITEMS, f"order {order_id}: ship lines by {{sku: quantity}} or as BasketItem, "
+                                     f"not {type(item).__name__}")
         line = doc.line(item.sku)
         if line is not None and (item.amount != line.unit_price or item.vat_code != line.vat_code):
             raise ValidationError(f"order {order_id}: {item.sku} is shipped at its ordered price and VAT code "

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from .. import money
 from ..errors import BasketError, ValidationError
+from .arguments import field_error
 from .document import OrderDocument, OrderLine
 
 ITEMS = "items"  # the public methods' argument, named in field errors
@@ -24,16 +24,14 @@ def quantities(order_id: str, doc: OrderDocument, wanted: object, *, verb: str) 
     """``wanted`` (``{sku: quantity}``) as exact quantities of lines of the order; ``verb``
     (``ship``, ``refund``) words the errors."""
     if not isinstance(wanted, Mapping):
-        message = f"order {order_id}: {verb} lines as {{sku: quantity}}, not {type(wanted).__name__}"
-        raise ValidationError(message, code="wrong_value", fields=[_field(ITEMS, "wrong_value", message)])
+        raise field_error(ITEMS, f"order {order_id}: {verb} lines as {{sku: quantity}}, not {type(wanted).__name__}")
     if not wanted:
-        message = f"order {order_id}: no lines to {verb} were given"
-        raise ValidationError(message, code="validation", fields=[_field(ITEMS, "validation", message)])
+        raise field_error(ITEMS, f"order {order_id}: no lines to {verb} were given", code="validation")
     unknown = [sku for sku in wanted if not isinstance(sku, str) or doc.line(sku) is None]
     if unknown:
         names = ", ".join(sku if isinstance(sku, str) else repr(sku) for sku in unknown)
         raise ValidationError(f"order {order_id} has no line {names}", code="validation",
-                              fields=[_field("basketItems", "wrong_value", str(sku)) for sku in unknown])
+                              fields=[{"name": "basketItems", "code": "wrong_value", "message": str(sku)} for sku in unknown])
     return {sku: money.parse_quantity(qty, field=f"quantity of {sku}") for sku, qty in wanted.items()}
 
 
@@ -47,11 +45,6 @@ def share(order_id: str, line: OrderLine, qty: Decimal, *, left: Decimal, left_a
         return left_amount, left_vat
     total = money.to_money(line.unit_price * qty)
     if total <= 0 < line.unit_price:
-        field = f"quantity of {line.sku}"
-        message = f"order {order_id}: {qty} × {line.sku} at {line.unit_price} is less than a kopeck"
-        raise BasketError(message, code="wrong_value", fields=[_field(field, "wrong_value", message)])
+        raise field_error(f"quantity of {line.sku}", f"order {order_id}: {qty} × {line.sku} at {line.unit_price} "
+                          "is less than a kopeck", error=BasketError)
     return total, money.vat_of_total(total, line.vat_code)
-
-
-def _field(name: str, code: str, message: str) -> dict[str, Any]:
-    return {"name": name, "code": code, "message": message}
