@@ -91,9 +91,12 @@ def unpaid(flow) -> str:
 # --- place ---------------------------------------------------------------------------------------------
 
 def place(**changes: Any) -> Callable[[OrderFlow], Any]:
-    values: dict[str, Any] = dict(order_id=ID, items=course_lines(), customer=private_customer(), description="Курс")
-    values.update(changes)
-    return lambda flow: flow.place(values.pop("order_id"), values.pop("items"), values.pop("customer"), **values)
+    """``flow.place`` of a good order with ``changes``; the table's values are shared by every run."""
+    def call(flow: OrderFlow) -> Any:
+        values = {"order_id": ID, "items": course_lines(), "customer": private_customer(), "description": "Курс",
+                  **changes}
+        return flow.place(values.pop("order_id"), values.pop("items"), values.pop("customer"), **values)
+    return call
 
 
 PLACE = [
@@ -146,7 +149,7 @@ PLACE = [
     ("line-total-bool", place(items=[line_json(totalAmount=True)]), ValidationError, "totalAmount"),
     ("line-quantity-huge", place(items=[line_json(quantity=D("1e30"))]), ValidationError, "quantity"),
     ("items-list-of-int", place(items=[5]), ValidationError, "basketItems"),
-    ("items-generator", place(items=(line for line in course_lines())), ValidationError, "basketItems"),
+    ("items-generator", place(items=iter(course_lines())), ValidationError, "basketItems"),
     ("vat-amount-overridden", place(vat_amount=D("1.00")), BasketError, "vatAmount"),
     ("customer-list", place(customer=["Анна"]), ValidationError, "customer"),
     ("id-bytes", place(order_id=b"IN-1"), ValidationError, "merchantOrderId"),
