@@ -260,6 +260,23 @@ def test_refund_refuses_more_than_was_paid_and_not_refunded(flow, sandbox, paid)
     refused(flow, sandbox, lambda: flow.refund(paid, {"MUG-1": 1}), IllegalTransitionError)
 
 
+def test_a_refund_of_prepaid_and_shipped_units_of_one_line_at_once_is_refused(flow, sandbox, paid):
+    # 54-FZ: the «возврат» of units only prepaid and of units a «полный расчёт» settled state
+    # different settlement methods, which one refund line cannot do (lines are addressed by SKU)
+    flow.ship(paid, {"BOOK-1": 2})
+    for items in ({"BOOK-1": 3}, None):  # one only prepaid and two shipped; or everything left
+        error = refused(flow, sandbox, lambda: flow.refund(paid, items), ValidationError,  # noqa: B023 (called now)
+                        "quantity of BOOK-1")
+        assert isinstance(error, ValidationError) and error.code == "mixed_settlement"
+        assert "{'BOOK-1': 1}" in str(error) and "{'BOOK-1': 2}" in str(error)  # the two refunds to make
+    flow.refund(paid, {"BOOK-1": 1})  # the one only prepaid: it can no longer be shipped
+    assert flow.refund(paid, {"BOOK-1": 2}).state is State.PARTIALLY_REFUNDED  # the two shipped
+    sandbox.wait_idle()
+    returned = [(line["sku"], line["quantity"], line["paymentType"])
+                for receipt in sandbox.receipts() if receipt["type"] == "refund" for line in receipt["items"]]
+    assert returned == [("BOOK-1", 1, "full_prepayment"), ("BOOK-1", 2, "full_payment")]
+
+
 # --- update, claim_refund, fire, resume ---------------------------------------------------------------
 
 UPDATE = [
