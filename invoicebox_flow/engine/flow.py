@@ -225,7 +225,10 @@ class OrderFlow:
         """Documented refund step 3: refund ``{sku: quantity}`` (default: everything left).
 
         Refused with :class:`~invoicebox_flow.errors.RefundLimitError`, before anything is sent,
-        when a line or the total would exceed what was paid minus what was already refunded.
+        when a line or the total would exceed what was paid minus what was already refunded. A
+        line's units only prepaid are refunded first; a refund that would return both those and
+        shipped units of one line is refused (``mixed_settlement``: their receipts differ, see
+        docs/rulebook.md) with the two refunds to make instead.
         """
         return self._fulfilment.refund(order_id, items, description=description, defer=flag("defer", defer))
 
@@ -283,7 +286,9 @@ class OrderFlow:
         """Perform (or reconcile) the InvoiceBox calls that are due: recorded with ``defer=True``,
         left by a crash (expired lease), or whose outcome was unknown and whose retry time has
         come (``due_now=True``: retry now, without waiting). Returns the updated orders (with
-        ``report_claimed``, one entry per claimed item, None for an item that failed again)."""
+        ``report_claimed``, one entry per claimed item, None for an item that failed again).
+        ``order_id`` limits it to one order (:class:`~invoicebox_flow.errors.OrderNotFoundError`
+        if there is none)."""
         if order_id is not None:
             self._core.load(order_id)  # OrderNotFoundError for an unknown id, as everywhere
         return self._calls.resume(order_id, limit=count("limit", limit), due_now=flag("due_now", due_now),
