@@ -16,10 +16,11 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ..errors import ConcurrentUpdateError
+from ..errors import ConcurrentUpdateError, OrderNotFoundError
 from ..flows import FlowDefinition, Lifecycle
 from ..store import EventDraft, JournalEntry, OrderRecord, OutboxDraft, Store
 from . import events
+from .arguments import storable_text
 from .delivery import Deliveries
 from .document import OrderDocument
 from .handlers import Handlers
@@ -113,6 +114,8 @@ class Core:
     # --- reading -----------------------------------------------------------------------------
 
     def load(self, order_id: str) -> Snapshot:
+        if not storable_text(order_id):  # no store holds such an id: never ask the database
+            raise OrderNotFoundError(f"no order {order_id!r} in the store")
         return Snapshot.of(self.store.get(order_id))
 
     def lifecycle(self, snap: Snapshot) -> Lifecycle:

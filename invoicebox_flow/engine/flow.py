@@ -34,6 +34,8 @@ from ..flows import DOCUMENTED_FLOW, FlowDefinition, Origin, Variant
 from ..models import BasketItem, LegalCustomer, Order, PrivateCustomer, RefundableItem
 from ..store import JournalEntry, Store
 from ..webhook import Answer, NotificationHandler
+from .arguments import actor as actor_name
+from .arguments import count, flag, journal_detail, optional_flag, strict_methods
 from .core import Change, Core
 from .delivery import Deliveries
 from .events import OrderEvent, event_of
@@ -56,6 +58,7 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+@strict_methods
 @attrs.define
 class OrderFlow:
     """The shop's side of every documented InvoiceBox sequence, strict and persisted.
@@ -114,7 +117,7 @@ class OrderFlow:
         return self._core.view(self._core.load(order_id))
 
     def history(self, order_id: str) -> list[JournalEntry]:
-        self.store.get(order_id)  # OrderNotFoundError for an unknown id, not an empty list
+        self._core.load(order_id)  # OrderNotFoundError for an unknown id, not an empty list
         return self.store.journal(order_id)
 
     def sequence_diagram(self, order_id: str, inspector: EventSource | None = None) -> str:
@@ -123,6 +126,7 @@ class OrderFlow:
         ``inspector`` (a sandbox or its inspector) adds what InvoiceBox's side saw."""
         from ..diagrams.order import story_of
 
+        self._core.load(order_id)  # OrderNotFoundError for an id no store can hold, as everywhere
         return story_of(self.store, order_id, self.definition, inspector).diagram()
 
     def allowed_actions(self, order_id: str) -> list[str]:
@@ -180,9 +184,10 @@ class OrderFlow:
         request = order_request(self.merchant_id, order_id, items, customer, description=description,
                                 expires_at=expires_at, lifetime=self.order_lifetime, currency=currency, urls=urls,
                                 order_fields=order_fields)
-        variant = Variant.LEGAL if isinstance(customer, LegalCustomer) else Variant.PRIVATE
-        return self._payments.place(order_id, request, variant, auto_ship=auto_ship,
-                                    request_invoice=request_invoice, defer=defer)
+        # the customer as the request holds it (a camelCase dict is read as the model it describes)
+        variant = Variant.LEGAL if isinstance(request.customer, LegalCustomer) else Variant.PRIVATE
+        return self._payments.place(order_id, request, variant, auto_ship=optional_flag("auto_ship", auto_ship),
+                                    request_invoice=flag("request_invoice", request_invoice), defer=flag("defer", defer))
 
     def request_invoice(self, order_id: str, *, defer: bool = False) -> OrderView:
         """Documented steps 2–3: create the order at InvoiceBox, keep its id and payment link.
@@ -190,7 +195,7 @@ class OrderFlow:
         With ``defer=True`` only the intent is recorded; a worker (:mod:`invoicebox_flow.worker`)
         makes the call. The same holds for :meth:`ship` and :meth:`refund`.
         """
-        return self._payments.request_invoice(self._core.load(order_id), defer=defer)
+        return self._payments.request_invoice(self._core.load(order_id), defer=flag("defer", defer))
 
     def redirect_buyer(self, order_id: str) -> str:
         """Documented step 4: returns the payment URL to send the buyer to."""
@@ -202,7 +207,7 @@ class OrderFlow:
         The payment notification races the buyer's return; whichever comes second adapts: a
         buyer coming back to a paid order changes nothing, whichever page they come back to.
         """
-        return self._payments.buyer_returned(order_id, success=success)
+        return self._payments.buyer_returned(order_id, success=flag("success", success))
 
     def update(self, order_id: str, **changes: Any) -> OrderView:
         """Update an unpaid order at InvoiceBox (``description``, ``expires_at``, ``items`` …)."""
@@ -229,7 +234,7 @@ class OrderFlow:
         from ..reconcile.sweep import Sweeper
 
         healer = Healer(self._core, self._notifications, self._calls)
-        return Sweeper(self._core, healer).run(since=since, until=until, heal=heal, batch=batch)
+        return Sweeper(self._core, healer).run(since=since, until=until, heal=flag("heal", heal), batch=batch)
 
     # ---- shipment phase ---------------------------------------------------------------------
 
@@ -244,7 +249,7 @@ class OrderFlow:
         left (neither shipped nor refunded). More than is left raises
         :class:`~invoicebox_flow.errors.ShipmentLimitError` before anything is sent."""
         return self._fulfilment.ship(order_id, items, document_number=document_number, document_date=document_date,
-                                     defer=defer)
+                                     defer=flag("defer", defer))
 
     def send_documents(self, order_id: str) -> OrderView:
         """Legal buyers, documented optional step: the shop sends its own reporting documents."""
@@ -265,9 +270,12 @@ class OrderFlow:
         """Documented refund step 3: refund ``{sku: quantity}`` (default: everything left).
 
         Refused with :class:`~invoicebox_flow.errors.RefundLimitError`, before anything is sent,
-        when a line or the total would exceed what was paid minus what was already refunded.
+        when a line or the total would exceed what was paid minus what was already refunded. A
+        line's units only prepaid are refunded first; a refund that would return both those and
+        shipped units of one line is refused (``mixed_settlement``: their receipts differ, see
+        docs/rulebook.md) with the two refunds to make instead.
         """
-        return self._fulfilment.refund(order_id, items, description=description, defer=defer)
+        return self._fulfilment.refund(order_id, items, description=description, defer=flag("defer", defer))
 
     # ---- the shop's own steps ---------------------------------------------------------------
 
@@ -283,7 +291,7 @@ class OrderFlow:
         if documented:
             raise IllegalTransitionError(order_id, trigger, snap.state, lifecycle.allowed(snap.state),
                                          reason="a documented step: call its OrderFlow method instead")
-        change = Change(trigger, actor or self.actor, detail=dict(detail or {}))
+        change = Change(trigger, self.actor if actor is None else actor_name(actor), detail=journal_detail(order_id, detail))
         return self._core.view(self._core.commit(snap, change))
 
     # ---- notifications ----------------------------------------------------------------------
@@ -323,5 +331,10 @@ class OrderFlow:
         """Perform (or reconcile) the InvoiceBox calls that are due: recorded with ``defer=True``,
         left by a crash (expired lease), or whose outcome was unknown and whose retry time has
         come (``due_now=True``: retry now, without waiting). Returns the updated orders (with
-        ``report_claimed``, one entry per claimed item, None for an item that failed again)."""
-        return self._calls.resume(order_id, limit=limit, due_now=due_now, report_claimed=report_claimed)
+        ``report_claimed``, one entry per claimed item, None for an item that failed again).
+        ``order_id`` limits it to one order (:class:`~invoicebox_flow.errors.OrderNotFoundError`
+        if there is none)."""
+        if order_id is not None:
+            self._core.load(order_id)  # OrderNotFoundError for an unknown id, as everywhere
+        return self._calls.resume(order_id, limit=count("limit", limit), due_now=flag("due_now", due_now),
+                                  report_claimed=flag("report_claimed", report_claimed))

@@ -11,9 +11,10 @@ import attrs
 
 from ..errors import ApiError, TransportError
 from ..flows import Trigger
-from ..models import RefundableItem
+from ..models import RefundableItem, ShipmentRequest
 from ..protocol import CREATE_REFUND, CREATE_SHIPMENT
 from ..store import OutboxItem
+from .arguments import text
 from .core import Change, Core
 from .outbox import Calls
 from .refunds import refund_lines, refund_request
@@ -32,8 +33,13 @@ class Fulfilment:
         snap = self.core.load(order_id)
         self.core.check(snap, Trigger.REQUEST_SHIPMENT)  # the state, before the lines are looked at
         lines = shipment_lines(order_id, snap.doc, items)
-        payload = {"orderId": snap.invoicebox_id, "basketItems": lines, "documentNumber": document_number,
-                   "documentDate": document_date.isoformat() if document_date else None}
+        # the request as InvoiceBox will get it, checked by the rule book before anything is stored
+        assert snap.invoicebox_id is not None  # a paid order is known to InvoiceBox
+        request = ShipmentRequest(order_id=snap.invoicebox_id, basket_items=lines, document_number=document_number,
+                                  document_date=document_date)
+        request.validate()
+        payload = {"orderId": snap.invoicebox_id, "basketItems": lines, "documentNumber": request.document_number,
+                   "documentDate": request.document_date.isoformat() if request.document_date else None}
         return self.calls.start(snap, CREATE_SHIPMENT.name, payload, defer=defer, completes=completes)
 
     def ship_on_payment(self, snap: Snapshot, item: OutboxItem) -> OrderView:
@@ -44,10 +50,11 @@ class Fulfilment:
         """Legal buyers, documented optional step: the shop sends its own reporting documents."""
         return self.core.view(self.core.commit(self.core.load(order_id), Change(Trigger.SEND_DOCUMENTS, self.core.actor)))
 
-    def claim_refund(self, order_id: str, reason: str | None) -> OrderView:
+    def claim_refund(self, order_id: str, reason: object) -> OrderView:
         """Documented refund step 1: the buyer asks for a refund (recorded, no state change)."""
-        return self.core.view(self.core.commit(self.core.load(order_id),
-                                               Change(Trigger.CLAIM_REFUND, "buyer", detail={"reason": reason})))
+        detail = {"reason": text(order_id, "reason", reason)}
+        return self.core.view(self.core.commit(self.core.load(order_id), Change(Trigger.CLAIM_REFUND, "buyer",
+                                                                                 detail=detail)))
 
     def refundable_items(self, order_id: str) -> list[RefundableItem]:
         """Documented refund step 2: the lines InvoiceBox still lets us refund."""

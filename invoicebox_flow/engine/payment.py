@@ -13,9 +13,11 @@ from .. import money
 from ..errors import ApiError, InvalidRequestError, ResultUnknownError, TransportError, ValidationError
 from ..flows import Trigger, Variant
 from ..models import BasketItem, LegalCustomer, OrderRequest, PrivateCustomer
+from ..models._keywords import refuse_unknown_keywords
 from ..protocol import CREATE_ORDER, OrderStatus
 from ..rulebook import check_update
 from ..store import OrderRecord
+from .arguments import field_error, storable_text
 from .core import Change, Core, now
 from .document import ZERO, OrderDocument, OrderWarning, lines_of
 from .outbox import Calls
@@ -24,6 +26,7 @@ from .views import OrderView, Snapshot
 # update's keywords -> the API's fields, for the rule book's check
 _WIRE = {"description": "description", "expiration_date": "expirationDate", "basket_items": "basketItems",
          "amount": "amount", "vat_amount": "vatAmount"}
+_UPDATABLE = frozenset({"description", "expires_at", "items"})  # update's own keywords
 
 
 @attrs.define
@@ -35,6 +38,9 @@ class Payments:
               request_invoice: bool, defer: bool) -> OrderView:
         report = request.report()
         report.raise_if_refused(f"order {order_id}")  # warnings are logged, refusals raised: nothing stored
+        if not storable_text(order_id):
+            raise field_error("merchantOrderId",
+                              f"order id {order_id!r} holds a NUL character or a lone surrogate: no store can keep it")
         payload = request.to_json()
         warnings = tuple(OrderWarning(w.code, w.field, w.message, w.rule) for w in report.warnings)
         doc = OrderDocument(request=payload, currency=request.currency_id or "RUB", amount=payload["amount"],
@@ -91,19 +97,20 @@ class Payments:
         """Update an unpaid order at InvoiceBox (``description``, ``expires_at``, ``items`` …)."""
         snap = self.core.load(order_id)
         self.core.check(snap, Trigger.UPDATE)
-        changes = dict(changes)
+        refuse_unknown_keywords("update", _UPDATABLE, changes)
+        if not changes:
+            raise ValidationError(f"order {order_id}: nothing to update; pass {', '.join(sorted(_UPDATABLE))}",
+                                  code="validation")
         body: dict[str, Any] = {}
         if "description" in changes:
-            body["description"] = changes.pop("description")
+            body["description"] = changes["description"]
         if "expires_at" in changes:
-            body["expiration_date"] = changes.pop("expires_at")
+            body["expiration_date"] = changes["expires_at"]
         items: list[BasketItem] | None = None
         if "items" in changes:
-            items = list(changes.pop("items"))
+            items = _basket(order_id, changes["items"])
             body["basket_items"] = items
             body["amount"], body["vat_amount"] = money.order_totals(items)
-        if changes:
-            raise ValidationError(f"cannot update {', '.join(sorted(changes))}", code="validation")
         # the same rules as a new order, before anything is sent
         wire = {_WIRE[key]: value for key, value in body.items()}
         if items is not None:
@@ -141,6 +148,18 @@ class Payments:
         return self.core.view(self.core.commit(snap, Change(Trigger.CANCEL, self.core.actor, request_id=request_id)))
 
 
+def _basket(order_id: str, given: object) -> list[BasketItem]:
+    """An update's new basket: basket items (or their camelCase JSON), each read by the model."""
+    if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Sequence):
+        raise field_error("items", f"order {order_id}: items is a list of basket items, not {type(given).__name__}")
+    basket = []
+    for n, item in enumerate(given):
+        if not isinstance(item, (BasketItem, Mapping)):
+            raise field_error(f"items[{n}]", f"order {order_id}: items[{n}] is a basket item, not {type(item).__name__}")
+        basket.append(item if isinstance(item, BasketItem) else BasketItem.from_json(item))
+    return basket
+
+
 def order_request(merchant_id: str, order_id: str, items: Sequence[BasketItem],
                   customer: PrivateCustomer | LegalCustomer, *, description: str, expires_at: datetime | None,
                   lifetime: timedelta, currency: str, urls: Mapping[str, str | None],
@@ -149,7 +168,7 @@ def order_request(merchant_id: str, order_id: str, items: Sequence[BasketItem],
     fields = dict(order_fields)
     chosen = {name: fields.pop(name, default) for name, default in urls.items()}
     return OrderRequest(
-        merchant_id=merchant_id, merchant_order_id=order_id, description=description, basket_items=list(items),
+        merchant_id=merchant_id, merchant_order_id=order_id, description=description, basket_items=items,
         customer=customer,
         # whole seconds: the API's date-times are ATOM (no fractions)
         expiration_date=expires_at or (now() + lifetime).replace(microsecond=0),

@@ -4,6 +4,14 @@ A refund is limited per line (quantity and money) and in total to what was paid 
 already refunded; a line refunded in full gives back exactly what is left of it (so rounding
 can never leave a kopeck behind), a partial quantity its price × quantity with the VAT of that
 total. Everything is refused before anything is sent.
+
+A refund takes a line's units that were only prepaid first (not shipped yet: they can no longer
+be shipped), then those a shipment settled. Each refund line states the settlement method
+(``paymentType``, FFD tag 1214) of the receipt it reverses: ``full_prepayment`` for units only
+prepaid (the payment's «предоплата 100%»), ``full_payment`` for units a shipment settled (its
+«полный расчёт»). One line cannot say both, and InvoiceBox addresses lines by SKU, so a
+refund that would return both kinds of one line is refused, naming the two refunds to make
+instead (docs/rulebook.md, «paymentType»).
 """
 
 from __future__ import annotations
@@ -16,42 +24,55 @@ from typing import Any
 import attrs
 
 from .. import money
-from ..errors import RefundLimitError, ValidationError
+from ..errors import RefundLimitError
+from ..fiscal import RECEIPT_PAYMENT_TYPES, Receipt
 from ..models import BasketItem, RefundRequest
-from .document import ZERO, OrderDocument, RefundEntry, parts_of
+from .arguments import field_error
+from .document import ZERO, OrderDocument, OrderLine, RefundEntry, parts_of
+from .wanted import quantities, share
 
 
 def refund_lines(order_id: str, doc: OrderDocument, wanted: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The camelCase basket lines of a refund of ``wanted`` (``{sku: quantity}``; None: all that is left)."""
     if wanted is None:
-        wanted = {ln.sku: ln.refundable_quantity for ln in doc.lines if ln.refundable_quantity > 0}
-    unknown = sorted(sku for sku in wanted if doc.line(sku) is None)
-    if unknown:
-        raise ValidationError(f"order {order_id} has no line {', '.join(unknown)}", code="validation",
-                              fields=[{"name": "basketItems", "code": "wrong_value", "message": s} for s in unknown])
+        asked = {ln.sku: ln.refundable_quantity for ln in doc.lines if ln.refundable_quantity > 0}
+    else:
+        asked = quantities(order_id, doc, wanted, verb="refund")
     out = []
-    for sku, raw in wanted.items():
+    for sku, qty in asked.items():
         line = doc.line(sku)
         assert line is not None
-        qty = money.parse_quantity(raw, field=f"quantity of {sku}")
         if qty > line.refundable_quantity:
             raise RefundLimitError(
                 f"order {order_id}: cannot refund {qty} × {sku}; {line.refundable_quantity} left of {line.quantity}")
-        if qty == line.refundable_quantity:
-            total, vat = line.refundable_amount, line.refundable_vat_amount
-        else:
-            total = money.to_money(line.unit_price * qty)
-            vat = money.vat_of_total(total, line.vat_code)
+        total, vat = share(order_id, line, qty, left=line.refundable_quantity, left_amount=line.refundable_amount,
+                           left_vat=line.refundable_vat_amount)
         if total > line.refundable_amount:
             raise RefundLimitError(f"order {order_id}: {sku} has {line.refundable_amount} left to refund, not {total}")
         out.append(dict(doc.request_line(sku), quantity=qty, totalAmount=total, totalVatAmount=vat,
-                        amount=line.unit_price))
+                        amount=line.unit_price, paymentType=_settlement(order_id, line, qty)))
     if not out:
         raise RefundLimitError(f"order {order_id}: nothing left to refund")
     total = sum((money.to_money(ln["totalAmount"]) for ln in out), ZERO)
     if total > doc.refundable_amount:
         raise RefundLimitError(f"order {order_id}: refund {total} exceeds {doc.refundable_amount} paid and not refunded")
     return out
+
+
+def _settlement(order_id: str, line: OrderLine, qty: Decimal) -> str:
+    """The ``paymentType`` of a refund of ``qty`` of ``line``: the settlement its receipt reverses."""
+    prepaid = line.shippable_quantity  # units neither shipped nor refunded: only prepaid
+    if qty <= prepaid:
+        return RECEIPT_PAYMENT_TYPES[Receipt.PREPAYMENT_FULL]  # the payment's «предоплата 100%»
+    if prepaid == 0:
+        return RECEIPT_PAYMENT_TYPES[Receipt.FULL_SETTLEMENT]  # a shipment's «полный расчёт»
+    shipped = qty - prepaid
+    raise field_error(
+        f"quantity of {line.sku}",
+        f"order {order_id}: {qty} × {line.sku} would return {prepaid} only prepaid and {shipped} already shipped, "
+        f"which one refund line cannot state (54-FZ: «предоплата 100%» and «полный расчёт» are reversed "
+        f"separately); refund {{{line.sku!r}: {prepaid}}} first, then {{{line.sku!r}: {shipped}}}",
+        code="mixed_settlement")
 
 
 def refund_id(order_id: str, number: int) -> str:

@@ -21,61 +21,52 @@ from .. import money
 from ..errors import ShipmentLimitError, ValidationError
 from ..fiscal import RECEIPT_PAYMENT_TYPES, Receipt
 from ..models import BasketItem
-from .document import OrderDocument, OrderLine, ShipmentEntry, parts_of
+from .arguments import field_error
+from .document import OrderDocument, ShipmentEntry, parts_of
+from .wanted import ITEMS, quantities, share
 
 FULL_PAYMENT = RECEIPT_PAYMENT_TYPES[Receipt.FULL_SETTLEMENT]
 Wanted = Mapping[str, Any] | Sequence[BasketItem] | None
 
 
-def wanted_quantities(order_id: str, doc: OrderDocument, wanted: Wanted) -> dict[str, Decimal]:
+def wanted_quantities(order_id: str, doc: OrderDocument, wanted: object) -> dict[str, Decimal]:
     """``{sku: quantity}`` of a shipment request: everything left (None), a map of quantities, or
     basket items (their sku and quantity; a price or VAT code other than the order's is refused)."""
     if wanted is None:
         return {line.sku: line.shippable_quantity for line in doc.lines if line.shippable_quantity > 0}
-    if isinstance(wanted, Mapping):
-        return {str(sku): money.parse_quantity(qty, field=f"quantity of {sku}") for sku, qty in wanted.items()}
+    if isinstance(wanted, (Mapping, str, bytes)) or not isinstance(wanted, Sequence):
+        return quantities(order_id, doc, wanted, verb="ship")
     out: dict[str, Decimal] = {}
     for item in wanted:
         if not isinstance(item, BasketItem):
-            raise ValidationError(f"order {order_id}: ship lines by {{sku: quantity}} or as BasketItem, "
-                                  f"not {type(item).__name__}", code="validation")
+            raise field_error(ITEMS, f"order {order_id}: ship lines by {{sku: quantity}} or as BasketItem, "
+                                     f"not {type(item).__name__}")
         line = doc.line(item.sku)
         if line is not None and (item.amount != line.unit_price or item.vat_code != line.vat_code):
             raise ValidationError(f"order {order_id}: {item.sku} is shipped at its ordered price and VAT code "
                                   f"({line.unit_price}, {line.vat_code}), not {item.amount}, {item.vat_code}",
                                   code="wrong_value")
         out[item.sku] = out.get(item.sku, Decimal(0)) + money.parse_quantity(item.quantity, field=f"quantity of {item.sku}")
-    return out
+    return quantities(order_id, doc, out, verb="ship")
 
 
 def shipment_lines(order_id: str, doc: OrderDocument, wanted: Wanted) -> list[dict[str, Any]]:
     """The camelCase basket lines of a shipment, refused (nothing sent) unless each is a line of
     the order with that much left to ship."""
-    quantities = wanted_quantities(order_id, doc, wanted)
-    unknown = sorted(sku for sku in quantities if doc.line(sku) is None)
-    if unknown:
-        raise ValidationError(f"order {order_id} has no line {', '.join(unknown)}", code="validation",
-                              fields=[{"name": "basketItems", "code": "wrong_value", "message": s} for s in unknown])
     out = []
-    for sku, qty in quantities.items():
+    for sku, qty in wanted_quantities(order_id, doc, wanted).items():
         line = doc.line(sku)
         assert line is not None
         if qty > line.shippable_quantity:
             raise ShipmentLimitError(f"order {order_id}: cannot ship {qty} × {sku}; "
                                      f"{line.shippable_quantity} left to ship of {line.quantity}")
-        total, vat = _share(line, qty)
+        total, vat = share(order_id, line, qty, left=line.shippable_quantity, left_amount=line.shippable_amount,
+                           left_vat=line.shippable_vat_amount)
         out.append(dict(doc.request_line(sku), quantity=qty, totalAmount=total, totalVatAmount=vat,
                         paymentType=FULL_PAYMENT))
     if not out:
         raise ShipmentLimitError(f"order {order_id}: nothing left to ship")
     return out
-
-
-def _share(line: OrderLine, qty: Decimal) -> tuple[Decimal, Decimal]:
-    if qty == line.shippable_quantity:
-        return line.shippable_amount, line.shippable_vat_amount
-    total = money.to_money(line.unit_price * qty)
-    return total, money.vat_of_total(total, line.vat_code)
 
 
 def with_shipment(doc: OrderDocument, shipment_id: str, at: str, lines: Iterable[Mapping[str, Any]], *,

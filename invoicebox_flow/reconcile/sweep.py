@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from ..engine.arguments import count
 from ..engine.core import Core
 from ..engine.views import Snapshot
 from ..errors import ValidationError
@@ -47,8 +48,7 @@ class Sweeper:
         is then the sweep's start) — with neither, every order not in a final state plus those
         of the last :data:`DEFAULT_DAYS` days — resuming an unfinished sweep of the same window."""
         since, until = _aware(since, "since"), _aware(until, "until")
-        if batch < 1:
-            raise ValidationError("batch must be at least 1", code="validation")
+        count("batch", batch)
         if since is not None and until is not None and since >= until:
             raise ValidationError("since must be before until", code="validation")
         now = utcnow()

@@ -31,6 +31,7 @@ from .basket import (
     TAG_1212,
     check_basket,
     check_line,
+    is_unicode,
 )
 from .catalogue import RULES
 from .customer import CUSTOMER_LENGTHS, CUSTOMER_TYPES, check_customer, customer_kind, inn_is_valid
@@ -116,6 +117,7 @@ __all__ = [
     "customer_kind",
     "customer_report",
     "inn_is_valid",
+    "is_unicode",
     "is_vat_added",
     "line_report",
     "line_total",

@@ -41,6 +41,7 @@ __all__ = [
     "check_line",
     "check_string",
     "is_blank",
+    "is_unicode",
 ]
 
 ITEM_REQUIRED: Final = ("sku", "name", "measure", "measureCode", "quantity", "amount", "amountWoVat",
@@ -72,6 +73,18 @@ def check_string(out: Collector, container: Mapping[str, Any], key: str, path: s
         out.refuse(r.STRING, path, f"{path} must be a string, got {type(value).__name__}")
     elif len(value) > limit:
         out.refuse(r.STRING, path, f"{path} is {len(value)} characters long; at most {limit} are allowed")
+    elif not is_unicode(value):
+        out.refuse(r.STRING, path, f"{path} is not Unicode text (a lone surrogate cannot be sent as UTF-8)")
+
+
+def is_unicode(text: str) -> bool:
+    """True unless ``text`` holds a lone surrogate (what a mis-decoded byte string leaves), which
+    no UTF-8 request body, and no store, can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _at(at: str, key: str) -> str:
