@@ -17,6 +17,7 @@ from helpers import make_shop, pay
 from reconcile_helpers import healed_by_reconcile, kinds, lose_outbox, paid, paid_unannounced, placed
 
 from invoicebox_flow import jsonutil
+from invoicebox_flow.engine import OrderPaid
 from invoicebox_flow.errors import ValidationError
 from invoicebox_flow.flows import State
 from invoicebox_flow.reconcile import AGREE, HEALED, NEEDS_HUMAN, Drift, Outcome
@@ -34,6 +35,9 @@ def sweep_heals(flow, order_id, kind, journal):
     assert kinds(healed) == {order_id: kind} and [f.outcome for f in healed.findings] == [Outcome.HEALED]
     assert healed.exit_code == HEALED and healed.needs_human == ()
     assert healed_by_reconcile(flow, order_id) == journal
+    # the same lifecycle events as the live path, by reconcile
+    assert [(e.trigger, e.from_state, e.to_state) for e in flow.order_events(order_id)
+            if e.actor == "reconcile"] == journal
     again = flow.reconcile(heal=True)
     assert again.agrees and again.exit_code == AGREE and again.orders == found.orders
 
@@ -66,6 +70,8 @@ def test_a_payment_whose_notification_never_arrived_is_confirmed(flow, buyer, sa
     assert paid_unannounced(flow, buyer, sandbox, "A-1").state is State.AWAITING_PAYMENT
     assert sandbox.order(flow.get("A-1").invoicebox_id)["status"] == "completed"
     sweep_heals(flow, "A-1", Drift.MISSED_PAYMENT, [("confirm_payment", "awaiting_payment", "paid")])
+    [paid] = [e for e in flow.order_events("A-1") if isinstance(e, OrderPaid)]
+    assert paid.actor == "reconcile" and paid.amount == flow.get("A-1").amount
     view = flow.get("A-1")
     assert view.state is State.PAID and view.paid_amount == view.amount
 
