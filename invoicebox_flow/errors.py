@@ -198,10 +198,11 @@ class IllegalTransitionError(FlowError):
     """
 
     def __init__(self, order_id: str, action: str, state: str, allowed: list[str] | tuple[str, ...] = (), reason: str = ""):
+        # str(): Trigger and State members are StrEnums; their repr is not what a person reads
         self.order_id = order_id
-        self.action = action
-        self.state = state
-        self.allowed = tuple(allowed)
+        self.action = action = str(action)
+        self.state = state = str(state)
+        self.allowed = tuple(str(a) for a in allowed)
         self.reason = reason
         text = f"order {order_id}: {action!r} is not allowed in state {state!r}"
         if reason:
