@@ -46,7 +46,7 @@ from .records import (
     utcnow,
 )
 from .schema import SCHEMA_VERSION
-from .store import DEFAULT_URL, Store
+from .store import DEFAULT_URL, NotificationOrder, Store
 from .sweeps import FindingRecord, SweepLog, SweepRecord
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "EventDraft",
     "FindingRecord",
     "JournalEntry",
+    "NotificationOrder",
     "OrderRecord",
     "OutboxDraft",
     "OutboxItem",
