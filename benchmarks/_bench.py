@@ -25,18 +25,32 @@ from invoicebox_flow.store import Store
 Work = Callable[[int], object]  # one operation, given its number within the run
 
 
+CPU: dict[str, list[float]] = {}  # CPU µs per operation of every side measured, by name
+
+
 def interleaved(sides: Sequence[tuple[str, Work]], operations: int, batches: int) -> dict[str, float]:
-    """Operations per second of each side, run ``operations`` times each in ``batches`` turns."""
+    """Operations per second of each side, run ``operations`` times each in ``batches`` turns.
+    The CPU time each side's process spent per operation is kept in :data:`CPU` (on a shared
+    machine, the part of the wall time that other processes' load stretches)."""
     size = max(1, operations // batches)
     spent = dict.fromkeys((name for name, _ in sides), 0.0)
+    cpu = dict.fromkeys(spent, 0.0)
     for b in range(batches):
         order = list(sides) if b % 2 == 0 else list(reversed(sides))
         for name, work in order:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for n in range(b * size, (b + 1) * size):
                 work(n)
             spent[name] += time.perf_counter() - start
+            cpu[name] += time.process_time() - start_cpu
+    for name in spent:
+        CPU.setdefault(name, []).append(cpu[name] / (size * batches) * 1e6)
     return {name: size * batches / seconds for name, seconds in spent.items()}
+
+
+def cpu_line(label: str, name: str) -> str:
+    """The CPU µs per operation of side ``name`` over the repeats measured so far (and forget them)."""
+    return f"  {label:<44} {spread(CPU.pop(name, [0.0]))} µs CPU per operation"
 
 
 def spread(values: Sequence[float], fmt: str = ",.0f") -> str:
@@ -65,7 +79,8 @@ class Traffic:
     driver's connections (so that counting does not change the path the store takes: SQLAlchemy
     listeners on statements would make it run them through SQLAlchemy, see ``store/direct.py``).
 
-    * SQLite: every statement the driver runs (its trace callback), ``BEGIN``/``COMMIT`` aside; a
+    * SQLite: every statement the driver runs (its trace callback; the statements of triggers
+      are the database's, not sent), ``BEGIN``/``COMMIT`` aside; a
       durable commit is a ``COMMIT`` after a write, or a write outside a transaction;
     * PostgreSQL: every statement psycopg sends (a cursor that counts), the ``BEGIN`` it sends
       before the first statement of a transaction, each ``COMMIT`` of an open transaction and
@@ -78,6 +93,7 @@ class Traffic:
         self.postgres = self.engine.dialect.name == "postgresql"
         self.statements = self.round_trips = self.commits = self.checkouts = self.pings = 0
         self._wrote: set[int] = set()
+        self._last: dict[int, str] = {}
         store.dispose()  # every connection from now on is a counted one
         event.listen(self.engine, "connect", self._connected)
         event.listen(self.engine, "checkout", self._checkout)
@@ -111,6 +127,10 @@ class Traffic:
         dbapi.cursor_factory = CountingCursor
 
     def _sqlite(self, dbapi: Any, sql: str) -> None:
+        # SQLite traces a statement again as each trigger it fires starts: count it once
+        if self._last.get(id(dbapi)) == sql:
+            return
+        self._last[id(dbapi)] = sql
         word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
         if word.startswith("--") or word in ("BEGIN", "ROLLBACK", "PRAGMA"):
             return

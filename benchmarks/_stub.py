@@ -18,14 +18,21 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.client import InvoiceboxClient
-from invoicebox_flow.protocol import CREATE_ORDER, CREATE_REFUND, CREATE_SHIPMENT, REFUNDABLE_ITEMS, OrderStatus
+from invoicebox_flow.protocol import (
+    CREATE_ORDER,
+    CREATE_REFUND,
+    CREATE_SHIPMENT,
+    LIST_SHIPMENTS,
+    REFUNDABLE_ITEMS,
+    OrderStatus,
+)
 from invoicebox_flow.signature import SIGNATURE_HEADER, sign
 
 BASE_URL = "https://invoicebox.stub"
@@ -44,6 +51,7 @@ class StubInvoicebox(BaseAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.orders: dict[str, dict[str, Any]] = {}  # InvoiceBox id -> the order as created
+        self.shipments: dict[str, list[dict[str, Any]]] = {}  # InvoiceBox id -> its shipments
         self.calls = 0
         self._ids = itertools.count(1)
 
@@ -59,8 +67,10 @@ class StubInvoicebox(BaseAdapter):
         return order
 
     def _create_shipment(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {"id": next(self._ids), "orderId": body["orderId"], "merchantId": MERCHANT_ID,
-                "basketItems": body["basketItems"], "status": "completed", "createdAt": _now()}
+        shipment = {"id": next(self._ids), "orderId": body["orderId"], "merchantId": MERCHANT_ID,
+                    "basketItems": body["basketItems"], "status": "completed", "createdAt": _now()}
+        self.shipments.setdefault(body["orderId"], []).append(shipment)
+        return shipment
 
     def _refundable(self, order_id: str) -> list[dict[str, Any]]:
         return [dict(item) for item in self.orders[order_id]["basketItems"]]
@@ -71,7 +81,8 @@ class StubInvoicebox(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.calls += 1
-        path = urlsplit(request.url or "").path.removeprefix("/v3/")
+        url = urlsplit(request.url or "")
+        path, query = url.path.removeprefix("/v3/"), parse_qs(url.query)
         body = jsonutil.loads(request.body) if request.body else None
         if request.method == "POST" and path == CREATE_ORDER.path:
             data: Any = self._create_order(body)
@@ -81,13 +92,18 @@ class StubInvoicebox(BaseAdapter):
             data = self._create_refund(body)
         elif request.method == "GET" and path.endswith(REFUNDABLE_ITEMS.path.rsplit("}", 1)[-1]):
             data = self._refundable(path.split("/")[-2])
+        elif request.method == "GET" and path == LIST_SHIPMENTS.path:
+            data = list(self.shipments.get(query.get("orderId", [""])[0], ()))
         else:
             raise AssertionError(f"the stub does not answer {request.method} {path}")
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "application/json"
         response.headers["X-Request-Id"] = str(uuid.uuid4())
-        response._content = jsonutil.dumps({"data": data, "extendedData": []}).encode("utf-8")
+        envelope: dict[str, Any] = {"data": data, "extendedData": []}
+        if isinstance(data, list):
+            envelope["metaData"] = {"totalCount": len(data), "pageSize": max(len(data), 1), "page": 1}
+        response._content = jsonutil.dumps(envelope).encode("utf-8")
         response.request, response.url = request, request.url
         return response
 
@@ -103,6 +119,7 @@ class StubInvoicebox(BaseAdapter):
 
     def forget(self, invoicebox_id: str) -> None:
         self.orders.pop(invoicebox_id, None)
+        self.shipments.pop(invoicebox_id, None)
 
     def client(self) -> InvoiceboxClient:
         session = requests.Session()

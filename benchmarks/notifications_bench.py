@@ -45,7 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import Traffic, interleaved, per, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
+from _bench import CPU, Traffic, cpu_line, interleaved, per, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
 from _pg import PG_URL_ENV, pg_schema
 from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox
 
@@ -197,6 +197,7 @@ def bench(name: str, urls: tuple[str, str], args: argparse.Namespace) -> None:
         total = warm + 1 + args.orders * args.repeats
         mine, theirs = awaiting_payment(flow, stub, total, "L"), awaiting_payment(raw_flow, raw_stub, total, "R")
         interleaved([("library", library_side(flow, mine)), ("raw", raw_side(raw.apply, theirs))], warm, args.batches)
+        CPU.clear()
         before = traffic.snapshot()
         one = library_side(flow, mine[warm:])
         one(0)  # one notification, counted
@@ -211,8 +212,9 @@ def bench(name: str, urls: tuple[str, str], args: argparse.Namespace) -> None:
                                 size, args.batches)
             for side in rates:
                 applied[side].append(rates[side])
-            rates = interleaved([("library", library_side(flow, mine_r)), ("raw", raw_side(raw.replay, theirs_r))],
-                                size, args.batches)
+            rates = interleaved([("library replay", library_side(flow, mine_r)),
+                                 ("raw replay", raw_side(raw.replay, theirs_r))], size, args.batches)
+            rates = {"library": rates["library replay"], "raw": rates["raw replay"]}
             for side in rates:
                 replayed[side].append(rates[side])
         unpaid = [n for n, (body, _) in enumerate(mine[:total]) if
@@ -225,9 +227,13 @@ def bench(name: str, urls: tuple[str, str], args: argparse.Namespace) -> None:
     print(rate_line("applied, library", applied["library"]))
     print(rate_line("applied, raw SQL", applied["raw"]))
     print(ratio_line("applied: library / raw", applied["library"], applied["raw"], 0.7))
+    print(cpu_line("applied, library", "library"))
+    print(cpu_line("applied, raw SQL", "raw"))
     print(rate_line("replayed, library", replayed["library"]))
     print(rate_line("replayed, raw SQL", replayed["raw"]))
     print(ratio_line("replayed: library / raw", replayed["library"], replayed["raw"], 0.5))
+    print(cpu_line("replayed, library", "library replay"))
+    print(cpu_line("replayed, raw SQL", "raw replay"))
     raw_counts = ("1 read + 1 statement (autocommit): 2 round trips, 1 durable commit" if postgres else
                   "1 read + BEGIN IMMEDIATE, 4 statements, COMMIT: 1 durable commit")
     for label, counted in (("applied", applied_traffic), ("replayed", replayed_traffic)):
