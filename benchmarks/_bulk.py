@@ -2,8 +2,8 @@
 
 Every order is the one ``OrderFlow.place`` writes for the same basket, under its own ids, with
 InvoiceBox's answer recorded (state ``payment_link_issued``, an InvoiceBox id, a payment link):
-its row, the two journal rows and the two lifecycle events its history has (``place`` and
-``issue_payment_link``, each event with the order's document, as the engine writes them). The
+its row, the two journal rows of its history (``place`` and ``issue_payment_link``) and the
+lifecycle event of the last one, with the order's document as the engine writes it. The
 counting triggers count them as they are inserted; the tables and indexes are the library's own.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench import raw_pg, raw_sqlite
-from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox
+from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox, paid_notification
 
 from invoicebox_flow import jsonutil
 from invoicebox_flow.engine import OrderFlow
@@ -42,6 +42,14 @@ def order_id(prefix: str, n: int) -> str:
 
 def invoicebox_id(prefix: str, n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}/{n}"))
+
+
+def notification(doc: dict[str, Any], prefix: str, n: int) -> tuple[bytes, dict[str, str]]:
+    """The signed payment notification of bulk order ``n`` (as InvoiceBox would send it)."""
+    ib = invoicebox_id(prefix, n)
+    order = {"id": ib, **doc["request"], "merchantOrderId": order_id(prefix, n), "orderContainerId": ib,
+             "paymentUrl": f"https://invoicebox.stub/pay/order/{ib}"}
+    return paid_notification(order)
 
 
 def template(url: str) -> dict[str, Any]:
@@ -68,9 +76,8 @@ def _rows(doc: dict[str, Any], prefix: str, first: int, last: int, sqlite: bool)
                                         "createdAt": now.isoformat()}})
         journal += [(oid, at, "place", "new", "order_placed", "buyer", "ok", None, "{}"),
                     (oid, at, "issue_payment_link", "invoice_requested", STATE, "invoicebox", "ok", None, "{}")]
-        events += [(uuid.uuid4().hex, oid, 1, "OrderPlaced", "place", "new", "order_placed", "buyer", at, payload, text),
-                   (uuid.uuid4().hex, oid, 2, "PaymentLinkIssued", "issue_payment_link", "invoice_requested", STATE,
-                    "invoicebox", at, payload, text)]
+        events.append((uuid.uuid4().hex, oid, 2, "PaymentLinkIssued", "issue_payment_link", "invoice_requested",
+                       STATE, "invoicebox", at, payload, text))
         if len(orders) == CHUNK:
             yield orders, journal, events
             orders, journal, events = [], [], []

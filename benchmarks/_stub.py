@@ -123,6 +123,7 @@ class StubInvoicebox(BaseAdapter):
 
     def client(self) -> InvoiceboxClient:
         session = requests.Session()
+        session.trust_env = False  # no proxy settings to look up in the environment on every call
         session.mount(BASE_URL, self)
         return InvoiceboxClient(TOKEN, base_url=BASE_URL, rate_limit=None, session=session)
 
