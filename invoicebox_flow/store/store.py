@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
-from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL, Connection, make_url
 
 from .. import jsonutil
@@ -36,6 +36,17 @@ from .direct import Runner, Through
 from .events import EventLog, event_row
 from .exceptions import DuplicateNotificationError
 from .outbox import OutboxQueue
+from .reads import (
+    APPLIED,
+    FIND,
+    GET_ORDER,
+    IS_PROCESSED,
+    JOURNAL,
+    NOTIFICATION_ORDERS,
+    ORDER_EXISTS,
+    WHY_NOT,
+    NotificationOrder,
+)
 from .records import (
     UNCHANGED,
     DeliveryClaim,
@@ -48,46 +59,11 @@ from .records import (
     utcnow,
 )
 from .rows import check_journal, duplicate_error, insert_journal, journal_entry_of, journal_row, order_of, outbox_rows
-from .schema import EncodedJSON, orders, processed_notifications, schema_version
+from .schema import EncodedJSON, orders, schema_version
 
 # Aliased: ``journal`` is also a method and a parameter name of the Store.
-from .schema import journal as journal_table
 
 DEFAULT_URL = "sqlite:///invoicebox-flow.db"
-
-
-# Every read of the hot path is built once with bind parameters: building a Core expression
-# per call costs more than executing it on SQLite.
-_GET_ORDER = select(orders).where(orders.c.id == bindparam("p_id"))
-_ORDER_EXISTS = select(orders.c.id).where(orders.c.id == bindparam("p_id"))
-_FIND = {
-    (True, False): select(orders).where(orders.c.merchant_order_id == bindparam("moid")),
-    (False, True): select(orders).where(orders.c.invoicebox_id == bindparam("ib")),
-    (True, True): select(orders).where(orders.c.merchant_order_id == bindparam("moid"),
-                                       orders.c.invoicebox_id == bindparam("ib")),
-}
-_PROCESSED = exists(select(processed_notifications.c.key).where(processed_notifications.c.key == bindparam("key")))
-_IS_PROCESSED = select(_PROCESSED)
-# a replay: the key recorded for the order that has this InvoiceBox id (both by unique index)
-_APPLIED = select(exists(select(processed_notifications.c.key).where(
-    processed_notifications.c.key == bindparam("key"),
-    processed_notifications.c.order_id == select(orders.c.id).where(
-        orders.c.invoicebox_id == bindparam("ib")).scalar_subquery())))
-# a notification's order, by its InvoiceBox id or its merchantOrderId, and whether it is processed
-_NOTIFICATION_ORDERS = select(orders, _PROCESSED.label("processed")).where(
-    or_(orders.c.invoicebox_id == bindparam("ib"), orders.c.merchant_order_id == bindparam("moid")))
-_WHY_NOT = select(exists(_ORDER_EXISTS).label("known"), _PROCESSED.label("processed"))
-_JOURNAL = select(journal_table).where(journal_table.c.order_id == bindparam("p_id")).order_by(journal_table.c.seq)
-
-
-@attrs.frozen
-class NotificationOrder:
-    """What one read found for a notification: the order with its InvoiceBox id and the one
-    with its ``merchantOrderId`` (the same order, or None), and whether its key is processed."""
-
-    by_invoicebox_id: OrderRecord | None
-    by_merchant_order_id: OrderRecord | None
-    processed: bool
 
 
 class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
@@ -239,7 +215,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     def get(self, order_id: str) -> OrderRecord:
         """The order with this local id; :class:`OrderNotFoundError` if there is none."""
         with self._hot() as run:
-            row = run.execute(_GET_ORDER, {"p_id": order_id}).first()
+            row = run.execute(GET_ORDER, {"p_id": order_id}).first()
         if row is None:
             raise OrderNotFoundError(f"no order {order_id!r} in the store")
         return order_of(row)
@@ -248,7 +224,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         """The order with this ``merchant_order_id`` and/or InvoiceBox id, or ``None``."""
         if merchant_order_id is None and invoicebox_id is None:
             raise ValueError("find() needs merchant_order_id or invoicebox_id")
-        query = _FIND[merchant_order_id is not None, invoicebox_id is not None]
+        query = FIND[merchant_order_id is not None, invoicebox_id is not None]
         with self._read() as conn:
             row = conn.execute(query, {"moid": merchant_order_id, "ib": invoicebox_id}).first()
         return None if row is None else order_of(row)
@@ -260,7 +236,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         by_ib = by_moid = None
         processed = False
         with self._hot() as run:
-            found = run.execute(_NOTIFICATION_ORDERS, {"ib": invoicebox_id, "moid": merchant_order_id, "key": key}).all()
+            found = run.execute(NOTIFICATION_ORDERS, {"ib": invoicebox_id, "moid": merchant_order_id, "key": key}).all()
         for row in found:
             processed = bool(row[-1])
             record = order_of(row)
@@ -274,7 +250,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         """Whether the notification ``key`` was applied to the order with ``invoicebox_id``: a
         replay, answered from one read of two unique indexes."""
         with self._hot() as run:
-            row = run.execute(_APPLIED, {"key": key, "ib": invoicebox_id}).first()
+            row = run.execute(APPLIED, {"key": key, "ib": invoicebox_id}).first()
         return bool(row and row[0])
 
     def list_orders(self, *, state: str | None = None, limit: int = 100, offset: int = 0) -> list[OrderRecord]:
@@ -342,7 +318,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             with self._hot(write=True) as run:  # PostgreSQL: one statement, its own transaction (.changes)
                 row = (update_pg if self._is_postgres else update_sqlite)(run, order, rows)
                 if row is None and not self._is_postgres:
-                    if run.execute(_ORDER_EXISTS, {"p_id": order_id}).first() is None:
+                    if run.execute(ORDER_EXISTS, {"p_id": order_id}).first() is None:
                         raise OrderNotFoundError(f"no order {order_id!r} in the store")
                     raise ConcurrentUpdateError(order_id, expected_version)
             if row is None:
@@ -370,7 +346,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     def _raise_missed(self, order_id: str, expected_version: int, notification_key: str | None) -> None:
         """Why a change that wrote nothing missed (PostgreSQL: one more read, on this path only)."""
         with self._read() as conn:
-            why = conn.execute(_WHY_NOT, {"p_id": order_id, "key": notification_key}).one()
+            why = conn.execute(WHY_NOT, {"p_id": order_id, "key": notification_key}).one()
         if notification_key is not None and why.processed:
             raise DuplicateNotificationError(notification_key, order_id)
         if not why.known:
@@ -393,11 +369,11 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     def journal(self, order_id: str) -> list[JournalEntry]:
         """The order's journal, oldest first (empty for an unknown order)."""
         with self._read() as conn:
-            return [journal_entry_of(row) for row in conn.execute(_JOURNAL, {"p_id": order_id})]
+            return [journal_entry_of(row) for row in conn.execute(JOURNAL, {"p_id": order_id})]
 
     def is_notification_processed(self, key: str) -> bool:
         with self._read() as conn:
-            return bool(conn.scalar(_IS_PROCESSED, {"key": key}))
+            return bool(conn.scalar(IS_PROCESSED, {"key": key}))
 
 def _forget_connections(store_ref: weakref.ref[Store]) -> None:
     store = store_ref()
