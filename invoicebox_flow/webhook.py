@@ -63,14 +63,16 @@ class NotificationSink(Protocol):
     def notification_applied(self, notification_key: str, invoicebox_id: str) -> bool: ...
 
 
+_SUCCESS = jsonutil.dumps({"status": "success"}).encode("utf-8")  # the answer to most notifications
+
+
 def answer(code: str | None = None, message: str | None = None) -> HttpAnswer:
     """HTTP 200 with the documented JSON body (success when ``code`` is None)."""
     if code is None:
-        body: dict[str, Any] = {"status": "success"}
-    else:
-        body = {"status": "error", "code": code}
-        if message:
-            body["message"] = message[:500]
+        return 200, list(JSON_HEADERS), _SUCCESS
+    body: dict[str, Any] = {"status": "error", "code": code}
+    if message:
+        body["message"] = message[:500]
     return 200, list(JSON_HEADERS), jsonutil.dumps(body).encode("utf-8")
 
 

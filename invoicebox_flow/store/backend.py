@@ -157,18 +157,22 @@ def translate_busy(busy_timeout: float) -> Iterator[None]:
     :class:`StoreBusyError`, which says clearly that nothing was written and a retry is safe."""
     try:
         yield
-    except sa_exc.OperationalError as error:
-        if _is_busy(error):
-            raise StoreBusyError(
-                f"the database is locked by another writer (waited up to {busy_timeout:g} s); "
-                "nothing was written, retry"
-            ) from error
-        raise
     except sa_exc.DBAPIError as error:
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        if sqlstate in _PG_RETRYABLE:
-            raise StoreBusyError(f"lost a lock race in the database ({sqlstate}); nothing was written, retry") from error
+        busy = busy_error(error, busy_timeout)
+        if busy is not None:
+            raise busy from error
         raise
+
+
+def busy_error(error: sa_exc.DBAPIError, busy_timeout: float) -> StoreBusyError | None:
+    """The :class:`StoreBusyError` that ``error`` means, or None (see :func:`translate_busy`)."""
+    if isinstance(error, sa_exc.OperationalError) and _is_busy(error):
+        return StoreBusyError(f"the database is locked by another writer (waited up to {busy_timeout:g} s); "
+                              "nothing was written, retry")
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _PG_RETRYABLE:
+        return StoreBusyError(f"lost a lock race in the database ({sqlstate}); nothing was written, retry")
+    return None
 
 
 def _is_busy(error: sa_exc.DBAPIError) -> bool:

@@ -149,9 +149,15 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             return
         self._ensure_schema()
         begin = "BEGIN IMMEDIATE" if write and not self._is_postgres else None
-        with backend.translate_busy(self._busy_timeout), direct.checkout(
-                self._statements, self._transaction_lock, autocommit=self._is_postgres, begin=begin) as cursor:
-            yield cursor
+        try:
+            with direct.checkout(self._statements, self._transaction_lock, autocommit=self._is_postgres,
+                                 begin=begin) as cursor:
+                yield cursor
+        except sa_exc.DBAPIError as error:  # as translate_busy does, one context manager less
+            busy = backend.busy_error(error, self._busy_timeout)
+            if busy is not None:
+                raise busy from error
+            raise
 
     def _ensure_schema(self) -> None:
         if self._schema_ready.is_set():
