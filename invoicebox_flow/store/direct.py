@@ -10,13 +10,14 @@ part of the time. Connections come from and return to SQLAlchemy's pool, so ping
 and forking work as for every other statement; driver errors are raised as SQLAlchemy's
 (``sqlalchemy.exc.DBAPIError.instance``), so the store reads them in one way.
 
-Tools that watch SQLAlchemy's statements (``echo``, ``before_cursor_execute`` listeners: an
-APM's instrumentation) would not see these: while an engine has such a listener, or echoes,
-:func:`watched` says so and the store runs the same statements through SQLAlchemy instead.
+Tools that watch SQLAlchemy's statements (``echo``, its ``sqlalchemy.engine`` log at INFO,
+``before_cursor_execute`` listeners: an APM's instrumentation) would not see these: while any of
+them is on, :func:`watched` says so and the store runs the same statements through SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -72,9 +73,14 @@ class Prepared:
         return values
 
 
+_SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")  # where SQLAlchemy logs statements
+
+
 def watched(engine: Engine) -> bool:
-    """Whether someone watches the engine's statements (then they must go through SQLAlchemy)."""
-    return bool(engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute)
+    """Whether someone watches the engine's statements — ``echo``, a listener, SQLAlchemy's
+    statement log switched on — so that they must go through SQLAlchemy."""
+    return bool(engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute
+                or _SQL_LOG.isEnabledFor(logging.INFO))
 
 
 class Statements:
