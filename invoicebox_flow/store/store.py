@@ -269,8 +269,8 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
 
     def counts(self) -> dict[str, int]:
         """How many orders are in each state (states with no order are absent)."""
-        with self._read() as conn:  # the counter rows the triggers keep, not the orders (see .counts)
-            return {state: int(count) for state, count in conn.execute(COUNTS)}
+        with self._hot() as run:  # the counter rows the triggers keep, not the orders (see .counts)
+            return {state: int(count) for state, count in run.execute(COUNTS, {}).all()}
 
     def update(
         self,
