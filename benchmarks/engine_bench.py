@@ -1,178 +1,174 @@
-"""Engine speed and memory, each figure printed next to a baseline measured in the same run.
+"""A persisted state change on a store of 100,000 orders, next to raw SQL doing the same durable
+work, interleaved batch by batch in one process.
 
-    python benchmarks/engine_bench.py [--events 200000] [--persisted 3000] [--orders 100000]
+    python benchmarks/engine_bench.py [--stored 100000] [--changes 2000] [--batches 10] [--repeats 3]
+                                      [--pg-url URL]
 
-1. events/s through the engine's state logic in memory (``engine.next_state``: the shared
-   lifecycle machine, the guard turning a refusal into a typed error) next to a bare
-   ``transitions`` machine with the same states and transitions, model attached, fired the
-   usual way. Target: ≥ 0.8×.
-2. persisted transitions/s on SQLite (``OrderFlow.claim_refund``: read the order, check the
-   transition, compare-and-set update, journal row, commit) next to raw ``sqlite3`` doing the same
-   reads and writes on the same schema settings. Target: ≥ 0.5×.
-3. memory held per 100,000 orders processed through the whole lifecycle: traced memory after
-   processing N orders, for growing N. Target: flat in N.
+For each backend (a SQLite file; PostgreSQL with ``--pg-url`` or ``INVOICEBOX_FLOW_TEST_PG_URL``)
+two databases get the library's schema (the same tables, indexes, foreign keys and counting
+triggers, created by the library) and ``--stored`` orders each, bulk-loaded with raw inserts
+(``_bulk.py``: the order ``place`` writes, with its journal and events, awaiting the buyer).
+Each change is on an order of its own, picked at random — no single hot row:
+
+* **library**: ``OrderFlow.redirect_buyer(order_id)`` (documented step 4): read the order, parse
+  its document, check the transition, compare-and-set the row, append its journal row and its
+  lifecycle event, commit — one durable commit;
+* **raw SQL**: the bare driver on the same schema with the same durability (SQLite WAL,
+  ``synchronous=FULL``): read the order by its id, check its state, then the same rows — SQLite
+  ``BEGIN IMMEDIATE``, compare-and-set, journal row, event row (with the order's data, as read),
+  ``COMMIT``; PostgreSQL one statement in autocommit (a data-modifying ``WITH``).
+
+What the library sent per change is counted and printed. Target: ≥ 0.7× raw.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import sqlite3
+import json
+import os
+import random
+import sys
 import tempfile
-import time
-import tracemalloc
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from transitions import Machine
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from invoicebox_flow import jsonutil
-from invoicebox_flow.engine import OrderFlow, next_state
-from invoicebox_flow.flows import Variant
-from invoicebox_flow.flows.lifecycle import expand, states_of, transitions_for
-from invoicebox_flow.store import JournalEntry, OrderRecord, Store
+import _bulk
+from _bench import CPU, Traffic, cpu_line, interleaved, per, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
+from _pg import PG_URL_ENV, pg_schema
 
-# One order's whole life: payment, shipment, a partial and a final refund.
-LIFE = [("place", None), ("request_invoice", None), ("issue_payment_link", None), ("redirect_buyer", None),
-        ("buyer_returned", None), ("confirm_payment", None), ("request_shipment", None),
-        ("shipment_accepted", None), ("claim_refund", None), ("list_refundable", None), ("request_refund", None),
-        ("refund_accepted", "partially_refunded"), ("request_refund", None), ("refund_accepted", "refunded")]
+from invoicebox_flow.engine import OrderFlow
+from invoicebox_flow.store import Store
 
-
-def bench_in_memory(events: int) -> tuple[float, float]:
-    variant = Variant.PRIVATE
-
-    class Model:
-        def __init__(self):
-            self.target = None
-
-        def not_shipped(self):
-            return True
-
-        def __getattr__(self, name):
-            if name.startswith("target_is_"):
-                return lambda: self.target == name[len("target_is_"):]
-            raise AttributeError(name)
-
-    bare_model = Model()
-    bare = Machine(model=bare_model, states=states_of(transitions_for(variant)), initial="new", auto_transitions=False)
-    for tr in transitions_for(variant):
-        for item in expand(tr):
-            bare.add_transition(**item)
-
-    rounds = events // len(LIFE)
-    start = time.perf_counter()
-    for _ in range(rounds):
-        bare_model.state = "new"
-        for trigger, target in LIFE:
-            bare_model.target = target
-            bare_model.trigger(trigger)
-    bare_rate = rounds * len(LIFE) / (time.perf_counter() - start)
-
-    start = time.perf_counter()
-    for _ in range(rounds):
-        state = "new"
-        for trigger, target in LIFE:
-            state = next_state(variant, state, trigger, target=target)
-    engine_rate = rounds * len(LIFE) / (time.perf_counter() - start)
-    assert state == "refunded"
-    return engine_rate, bare_rate
+_SQLITE_WRITES = (
+    "UPDATE orders SET state = 'buyer_redirected', updated_at = ?, version = version + 1 WHERE id = ? AND version = ? "
+    "RETURNING version",
+    "INSERT INTO journal (order_id, at, trigger, from_state, to_state, actor, outcome, request_id, detail) "
+    "VALUES (?, ?, 'redirect_buyer', ?, 'buyer_redirected', 'shop', 'ok', NULL, '{}')",
+    "INSERT INTO events (id, txid, order_id, order_version, type, trigger, from_state, to_state, actor, at, payload, "
+    "order_data) VALUES (?, 0, ?, ?, 'LifecycleStep', 'redirect_buyer', ?, 'buyer_redirected', 'shop', ?, ?, ?)",
+)
+_PG_WRITE = """
+WITH cas AS (UPDATE orders SET state = 'buyer_redirected', updated_at = %(at)s, version = version + 1
+             WHERE id = %(id)s AND version = %(version)s RETURNING id, version),
+     journal_row AS (INSERT INTO journal (order_id, at, trigger, from_state, to_state, actor, outcome, detail)
+                     SELECT id, %(at)s, 'redirect_buyer', %(state)s, 'buyer_redirected', 'shop', 'ok', '{}' FROM cas),
+     new_event AS (INSERT INTO events (id, txid, order_id, order_version, type, trigger, from_state, to_state,
+                                      actor, at, payload, order_data)
+                   SELECT %(event)s, pg_current_xact_id()::text::bigint, id, version, 'LifecycleStep',
+                          'redirect_buyer', %(state)s, 'buyer_redirected', 'shop', %(at)s, %(payload)s, %(data)s FROM cas)
+SELECT version FROM cas
+"""
 
 
-def _paid_record(order_id: str) -> OrderRecord:
-    now = datetime.now(UTC)
-    data = {"currency": "RUB", "amount": "2400.00", "vatAmount": "400.00", "paidAmount": "2400.00",
-            "refundedAmount": "0", "shipped": False, "refunds": [], "facts": [], "lines": []}
-    return OrderRecord(id=order_id, merchant_order_id=order_id, variant="private", state="paid", version=1,
-                       invoicebox_id=None, data=data, created_at=now, updated_at=now)
+class RawChange:
+    """A hand-written state change on the bare driver."""
+
+    def __init__(self, url: str, postgres: bool) -> None:
+        self.postgres = postgres
+        self.conn = raw_pg(url) if postgres else raw_sqlite(url)
+        self.read = f"SELECT id, state, version, data FROM orders WHERE id = {'%s' if postgres else '?'}"
+
+    def change(self, order_id: str) -> None:
+        oid, state, version, data = self.conn.execute(self.read, (order_id,)).fetchone()
+        if state != _bulk.STATE:
+            raise SystemExit(f"{order_id} is {state}")
+        now = datetime.now(UTC)
+        payload = json.dumps({"order": {"merchantOrderId": oid, "variant": "private", "invoiceboxId": None,
+                                        "createdAt": now.isoformat()}})
+        if self.postgres:
+            row = self.conn.execute(_PG_WRITE, {"at": now, "id": oid, "version": version, "state": state,
+                                                "event": uuid.uuid4().hex, "payload": payload, "data": data}).fetchone()
+        else:
+            at, c = now.strftime("%Y-%m-%d %H:%M:%S.%f"), self.conn
+            c.execute("BEGIN IMMEDIATE")
+            row = c.execute(_SQLITE_WRITES[0], (at, oid, version)).fetchone()
+            c.execute(_SQLITE_WRITES[1], (oid, at, state))
+            c.execute(_SQLITE_WRITES[2], (uuid.uuid4().hex, oid, version + 1, state, at, payload, data))
+            c.execute("COMMIT")
+        if row is None:
+            raise SystemExit("raw compare-and-set failed")
 
 
-def bench_persisted(transitions: int, folder: Path, rounds: int = 10) -> tuple[float, float]:
-    """Engine and raw driver take turns in ``rounds`` batches, so both see the same disk load."""
-    store = Store(f"sqlite:///{folder / 'engine.db'}")
-    flow = OrderFlow(client=None, store=store, merchant_id="m", notification_key="k")
-    store.add_order(_paid_record("B-1"), JournalEntry(order_id="B-1", trigger="place", from_state="new",
-                                                       to_state="paid", actor="bench"))
-    # the raw driver works on a copy of the same database, with the store's settings
-    # (WAL, default synchronous=FULL: a committed payment survives a power loss)
-    raw = sqlite3.connect(folder / "raw.db", isolation_level=None)
-    src = sqlite3.connect(folder / "engine.db")
-    src.backup(raw)
-    src.close()
-    raw.execute("PRAGMA journal_mode=WAL")
-
-    def raw_transition() -> None:
-        # read in one transaction, decide, then compare-and-set in a write transaction: the
-        # statements the store runs for one transition
-        raw.execute("BEGIN")
-        row = raw.execute("SELECT id, state, version, data FROM orders WHERE id = ?", ("B-1",)).fetchone()
-        raw.execute("COMMIT")
-        data = jsonutil.loads(row[3])
-        now = datetime.now(UTC).isoformat()
-        raw.execute("BEGIN IMMEDIATE")
-        cur = raw.execute("UPDATE orders SET state = ?, data = ?, version = version + 1, updated_at = ? "
-                          "WHERE id = ? AND version = ?", (row[1], jsonutil.dumps(data), now, row[0], row[2]))
-        assert cur.rowcount == 1
-        raw.execute("INSERT INTO journal (order_id, at, trigger, from_state, to_state, actor, outcome, request_id, "
-                    "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (row[0], now, "claim_refund", row[1], row[1], "buyer", "ok", None, "{}"))
-        raw.execute("COMMIT")
-
-    engine_time = raw_time = 0.0
-    batch = max(1, transitions // rounds)
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(batch):
-            flow.claim_refund("B-1")
-        engine_time += time.perf_counter() - start
-        start = time.perf_counter()
-        for _ in range(batch):
-            raw_transition()
-        raw_time += time.perf_counter() - start
-    store.dispose()
-    raw.close()
-    return batch * rounds / engine_time, batch * rounds / raw_time
+def bench(name: str, urls: tuple[str, str], args: argparse.Namespace, doc: dict[str, Any]) -> None:
+    postgres = name == "PostgreSQL"
+    for url, prefix in zip(urls, "LR", strict=True):
+        _bulk.load(url, args.stored, prefix, doc)
+    warm = args.batches * 2
+    picks = random.Random(7).sample(range(args.stored), warm + 1 + args.changes * args.repeats)
+    mine = [_bulk.order_id("L", n) for n in picks]
+    theirs = [_bulk.order_id("R", n) for n in picks]
+    with Store(urls[0]) as store:
+        flow = OrderFlow(None, store, merchant_id=_bulk.MERCHANT_ID)
+        traffic = Traffic(store)
+        raw = RawChange(urls[1], postgres)
+        sides = lambda lo: [("library", lambda n: flow.redirect_buyer(mine[lo + n])),  # noqa: E731
+                            ("raw", lambda n: raw.change(theirs[lo + n]))]
+        interleaved(sides(0), warm, args.batches)
+        CPU.clear()
+        before = traffic.snapshot()
+        flow.redirect_buyer(mine[warm])
+        counted = per(traffic.snapshot(), before, 1)
+        rates: dict[str, list[float]] = {"library": [], "raw": []}
+        for r in range(args.repeats):
+            for side, rate in interleaved(sides(warm + 1 + r * args.changes), args.changes, args.batches).items():
+                rates[side].append(rate)
+        if store.counts().get("buyer_redirected") != len(picks):
+            raise SystemExit(f"the library made {store.counts()}")
+        raw.conn.close()
+    print(f"\n{name}: {args.stored:,} stored orders; {args.changes} state changes x {args.repeats} repeats, "
+          f"interleaved in {args.batches} batches, each on an order of its own (min / median / max)")
+    print(rate_line("state change, library", rates["library"]))
+    print(rate_line("state change, raw SQL", rates["raw"]))
+    print(ratio_line("library / raw", rates["library"], rates["raw"], 0.7))
+    print(cpu_line("state change, library", "library"))
+    print(cpu_line("state change, raw SQL", "raw"))
+    shown = ", ".join(f"{v:g} {k}" for k, v in counted.items() if postgres or k not in ("round trips", "pings"))
+    print(f"  per state change, library: {shown}")
+    print("  per state change, raw: 1 read + " + ("1 statement (autocommit): 2 round trips, 1 durable commit" if postgres
+                                               else "BEGIN IMMEDIATE, 3 statements, COMMIT: 1 durable commit"))
 
 
-def bench_memory(orders: int) -> list[tuple[int, int]]:
-    """Traced bytes still held after processing n orders through their whole lifecycle."""
-    points = []
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    done = 0
-    for checkpoint in (orders // 10, orders // 2, orders):
-        while done < checkpoint:
-            state = "new"
-            for trigger, target in LIFE:
-                state = next_state(Variant.LEGAL if done % 2 else Variant.PRIVATE, state, trigger, target=target)
-            done += 1
-        gc.collect()
-        points.append((done, tracemalloc.get_traced_memory()[0] - base))
-    tracemalloc.stop()
-    return points
+@contextmanager
+def sqlite_pair() -> Iterator[tuple[str, str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{Path(folder) / 'library.db'}", f"sqlite:///{Path(folder) / 'raw.db'}"
+
+
+def pg_pair(base: str) -> Any:
+    @contextmanager
+    def pair() -> Iterator[tuple[str, str]]:
+        with pg_schema(base) as a, pg_schema(base) as b:
+            yield a, b
+    return pair
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--persisted", type=int, default=3_000)
-    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--stored", type=int, default=100_000, help="orders in each store")
+    parser.add_argument("--changes", type=int, default=2_000, help="state changes per repeat and side")
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pg-url", default=os.environ.get(PG_URL_ENV), help=f"PostgreSQL (default ${PG_URL_ENV})")
     args = parser.parse_args()
-
-    engine_rate, bare_rate = bench_in_memory(args.events)
-    print(f"in memory   engine {engine_rate:>10,.0f} events/s | bare transitions {bare_rate:>10,.0f} events/s "
-          f"| ratio {engine_rate / bare_rate:.2f} (target >= 0.80)")
-    with tempfile.TemporaryDirectory() as tmp:
-        engine_rate, raw_rate = bench_persisted(args.persisted, Path(tmp))
-    print(f"persisted   engine {engine_rate:>10,.0f} transitions/s | raw sqlite3 {raw_rate:>10,.0f} transitions/s "
-          f"| ratio {engine_rate / raw_rate:.2f} (target >= 0.50)")
-    points = bench_memory(args.orders)
-    for n, held in points:
-        print(f"memory      {n:>7,} orders processed: {held:>8,} bytes held ({held / n * 100_000:,.0f} per 100,000)")
-    first, last = points[0][1], points[-1][1]
-    print(f"memory      flat: {'yes' if last <= max(first * 1.5, first + 64 * 1024) else 'NO'} "
-          f"(held after {points[-1][0]:,} orders vs after {points[0][0]:,})")
+    if args.repeats < 3:
+        parser.error("--repeats must be at least 3")
+    args.changes -= args.changes % args.batches
+    with tempfile.TemporaryDirectory() as scratch:
+        doc = _bulk.template(f"sqlite:///{Path(scratch) / 'template.db'}")
+    print("persisted state changes (redirect_buyer), one thread; durable commits on both sides")
+    with store_pair(sqlite_pair) as urls:
+        bench("SQLite", urls, args, doc)
+    if args.pg_url:
+        with store_pair(pg_pair(args.pg_url)) as urls:
+            bench("PostgreSQL", urls, args, doc)
+    else:
+        print(f"\nPostgreSQL: skipped (give --pg-url or set {PG_URL_ENV})")
 
 
 if __name__ == "__main__":

@@ -31,8 +31,7 @@ from typing import Any
 from _pg import PG_URL_ENV, pg_schema
 
 from invoicebox_flow.engine import OrderFlow
-from invoicebox_flow.models import PrivateCustomer
-from invoicebox_flow.money import basket_line
+from invoicebox_flow.models import PrivateCustomer, basket_line
 from invoicebox_flow.store import JournalEntry, OrderRecord, Store
 
 ORDER_ID = "B-1"

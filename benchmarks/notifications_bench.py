@@ -1,212 +1,279 @@
-"""Payment notifications verified and applied per second, next to baselines from the same run.
+"""Payment notifications applied and replayed per second by the library, next to raw SQL doing the
+same durable work, interleaved batch by batch in one process.
 
-    python benchmarks/notifications_bench.py [--orders 400] [--pg-url URL]
+    python benchmarks/notifications_bench.py [--orders 300] [--batches 10] [--repeats 3] [--pg-url URL]
 
-For each backend (a SQLite file; PostgreSQL when ``--pg-url`` or ``INVOICEBOX_FLOW_TEST_PG_URL``
-is given) real orders are created at a local sandbox and paid on its payment page; the sandbox
-delivers their signed notifications to a recorder, so the bodies are exactly what InvoiceBox
-sends. Then, timed, one thread:
+For each backend (a SQLite file; PostgreSQL with ``--pg-url`` or ``INVOICEBOX_FLOW_TEST_PG_URL``)
+two databases get the library's schema — the same tables, indexes, foreign keys and counting
+triggers, created by the library itself — and the same orders, placed through ``OrderFlow`` with
+InvoiceBox replaced by an in-process stub (``_stub.py``): ``--orders`` per repeat, each awaiting
+its payment. The notifications are the signed bodies InvoiceBox sends. Then, per repeat, the two
+sides take turns in ``--batches`` batches:
 
-* **applied**: ``OrderFlow.handle_notification`` on each body — verify the signature over the
-  raw bytes, parse, find the order, check merchant, amount and currency, and commit the payment
-  (compare-and-set, journal row, processed-notification key) — every answer checked to be
-  ``success`` and every order checked to be paid afterwards;
-* **replayed**: the same bodies again (each answered ``success`` and changing nothing);
+* **library**: ``OrderFlow.handle_notification(body, headers)`` — verify, parse, find the order,
+  check it, commit the payment (compare-and-set, journal row, lifecycle event, processed key) and
+  answer; afterwards every order is checked to be paid;
+* **raw SQL**: the bare driver (``sqlite3`` / ``psycopg``), on the same schema with the same
+  durability (SQLite WAL, ``synchronous=FULL``): verify the HMAC, parse the JSON, one indexed
+  read (the order by its InvoiceBox id and whether the key is processed), the same checks and
+  the same new document, then the same rows written — SQLite: ``BEGIN IMMEDIATE``, the processed
+  key, the compare-and-set, the journal row, the event row, ``COMMIT``; PostgreSQL: all of it
+  as one statement in autocommit (a data-modifying ``WITH``), the fewest round trips there are.
 
-next to two baselines measured in the same run:
-
-* **bare HMAC + JSON**: ``hmac.compare_digest`` of the HMAC-SHA1 and ``json.loads`` of each
-  body, nothing else — the floor of "verify and parse";
-* **raw SQL**: the raw driver (``sqlite3`` / ``psycopg``) doing the same reads and writes per
-  notification on a table of the same shape: find the order by its InvoiceBox id, then one
-  transaction with the compare-and-set update, the journal insert and the processed-key insert.
+**Replayed**: the same bodies again; the library answers from one read, the raw side from the
+same read (``EXISTS`` of the key for the order with that InvoiceBox id) after verify and parse.
+What the library sent per notification (statements, round trips, durable commits, pool
+checkouts, pings) is counted and printed. Targets: applied ≥ 0.7× raw, replayed ≥ 0.5× raw.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import hmac
 import json
 import os
-import sqlite3
 import sys
 import tempfile
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from hashlib import sha1
 from pathlib import Path
+from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import CPU, Traffic, cpu_line, interleaved, per, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
 from _pg import PG_URL_ENV, pg_schema
-from sqlalchemy.engine import make_url
+from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox
 
 from invoicebox_flow import jsonutil
-from invoicebox_flow.client import InvoiceboxClient
 from invoicebox_flow.engine import OrderFlow
 from invoicebox_flow.flows import State
 from invoicebox_flow.models import PrivateCustomer, basket_line
-from invoicebox_flow.sandbox import Buyer, Sandbox
-from invoicebox_flow.sandbox.testing import NotificationReceiver
 from invoicebox_flow.signature import SIGNATURE_HEADER
 from invoicebox_flow.store import Store
 
-
-def libpq_url(sqlalchemy_url: str) -> str:
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-# --- real notifications ----------------------------------------------------------------------
-
-
-def paid_notifications(ib: Sandbox, flow: OrderFlow, orders: int, receiver: NotificationReceiver,
-                       prefix: str) -> list[tuple[bytes, dict[str, str]]]:
-    """Create and pay ``orders`` orders; return the notifications InvoiceBox sent for them."""
-    buyer = Buyer()
-    lines = [basket_line(sku="COURSE-1", name="Онлайн-курс", unit_price="1200.00", quantity=2,
-                         vat_code="RUS_VAT20", type="service")]
-    customer = PrivateCustomer(name="Анна Смирнова", email="anna@example.org")
-    first = len(receiver.received)
-    for n in range(orders):
-        order = flow.place(f"{prefix}-{n}", lines, customer, description="Курс", notification_url=receiver.url)
-        buyer.pay(order.payment_url)
-    received = receiver.wait_for(first + orders, timeout=60)[first:]
-    ib.wait_idle()
-    return [(r.body, r.headers) for r in received]
+SUCCESS = b'{"status":"success"}'
+LINES = [basket_line(sku="BOOK-1", name="Книга «Python»", unit_price="990.00", quantity=2, vat_code="RUS_VAT10",
+                     type="commodity"),
+         basket_line(sku="COURSE-1", name="Онлайн-курс «Python», доступ 90 дней", unit_price="1200.00", quantity=1,
+                     vat_code="RUS_VAT20", type="service")]
+CUSTOMER = PrivateCustomer(name="Анна Смирнова", email="anna@example.org")
+Notification = tuple[bytes, dict[str, str]]
 
 
-# --- the measurements ------------------------------------------------------------------------
+def flow_on(store: Store) -> tuple[OrderFlow, StubInvoicebox]:
+    stub = StubInvoicebox()
+    return OrderFlow(stub.client(), store, merchant_id=MERCHANT_ID, notification_key=NOTIFICATION_KEY), stub
 
 
-def rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
+def awaiting_payment(flow: OrderFlow, stub: StubInvoicebox, count: int, prefix: str) -> list[Notification]:
+    """``count`` orders with their payment links; the notifications of their payments."""
+    out = []
+    for n in range(count):
+        view = flow.place(f"{prefix}-{n}", LINES, CUSTOMER, description="Книга и курс")
+        out.append(stub.paid(view.invoicebox_id or "", forget=True))
+    return out
 
 
-def bench_engine(flow: OrderFlow, notifications: list[tuple[bytes, dict[str, str]]]) -> tuple[float, float]:
-    start = time.perf_counter()
-    for body, headers in notifications:
-        status, _, answer = flow.handle_notification(body, headers)
-        if status != 200 or json.loads(answer) != {"status": "success"}:
-            raise SystemExit(f"a notification was not applied: {answer!r}")
-    applied = rate(len(notifications), time.perf_counter() - start)
-    for body, _ in notifications:
-        order_id = jsonutil.loads(body)["merchantOrderId"]
-        if flow.get(order_id).state is not State.PAID:
-            raise SystemExit(f"{order_id} is not paid after its notification")
-    start = time.perf_counter()
-    for body, headers in notifications:
-        status, _, answer = flow.handle_notification(body, headers)
-        if json.loads(answer) != {"status": "success"}:
-            raise SystemExit(f"a replayed notification was not answered success: {answer!r}")
-    replayed = rate(len(notifications), time.perf_counter() - start)
-    return applied, replayed
+# --- the raw side ----------------------------------------------------------------------------------
+
+_LOOKUP = ("SELECT o.id, o.state, o.version, o.data, EXISTS (SELECT 1 FROM processed_notifications p "
+           "WHERE p.key = {p}) FROM orders o WHERE o.invoicebox_id = {p}")
+_APPLIED = ("SELECT EXISTS (SELECT 1 FROM processed_notifications p WHERE p.key = {p} AND p.order_id = "
+            "(SELECT o.id FROM orders o WHERE o.invoicebox_id = {p}))")
+_SQLITE_WRITES = (
+    "INSERT INTO processed_notifications (key, order_id, at) VALUES (?, ?, ?)",
+    "UPDATE orders SET state = ?, data = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ? "
+    "RETURNING version",
+    "INSERT INTO journal (order_id, at, trigger, from_state, to_state, actor, outcome, request_id, detail) "
+    "VALUES (?, ?, 'confirm_payment', ?, 'paid', 'invoicebox-notification', 'ok', NULL, ?)",
+    "INSERT INTO events (id, txid, order_id, order_version, type, trigger, from_state, to_state, actor, at, payload, "
+    "order_data) VALUES (?, 0, ?, ?, 'OrderPaid', 'confirm_payment', ?, 'paid', 'invoicebox-notification', ?, ?, ?)",
+)
+_PG_WRITE = """
+WITH cas AS (UPDATE orders SET state = 'paid', data = %(data)s, updated_at = %(at)s, version = version + 1
+             WHERE id = %(id)s AND version = %(version)s RETURNING id, version),
+     processed AS (INSERT INTO processed_notifications (key, order_id, at) SELECT %(key)s, id, %(at)s FROM cas),
+     journal_row AS (INSERT INTO journal (order_id, at, trigger, from_state, to_state, actor, outcome, detail)
+                     SELECT id, %(at)s, 'confirm_payment', %(state)s, 'paid', 'invoicebox-notification', 'ok',
+                            %(detail)s FROM cas),
+     new_event AS (INSERT INTO events (id, txid, order_id, order_version, type, trigger, from_state, to_state,
+                                      actor, at, payload, order_data)
+                   SELECT %(event)s, pg_current_xact_id()::text::bigint, id, version, 'OrderPaid', 'confirm_payment',
+                          %(state)s, 'paid', 'invoicebox-notification', %(at)s, %(payload)s, %(data)s FROM cas)
+SELECT version FROM cas
+"""
 
 
-def bench_bare(notifications: list[tuple[bytes, dict[str, str]]], key: str) -> float:
-    secret = key.encode("utf-8")
-    start = time.perf_counter()
-    for body, headers in notifications:
-        expected = hmac.new(secret, body, hashlib.sha1).hexdigest()
-        if not hmac.compare_digest(expected, headers[SIGNATURE_HEADER]):
-            raise SystemExit("bad signature in the baseline")
-        json.loads(body, parse_float=Decimal)
-    return rate(len(notifications), time.perf_counter() - start)
+class RawNotifications:
+    """What a shop's hand-written handler does for a payment notification, on the bare driver."""
 
+    def __init__(self, url: str, postgres: bool) -> None:
+        self.postgres = postgres
+        self.conn = raw_pg(url) if postgres else raw_sqlite(url)
+        p = "%s" if postgres else "?"
+        self.lookup, self.applied = _LOOKUP.format(p=p), _APPLIED.format(p=p)
+        self.secret = NOTIFICATION_KEY.encode()
 
-RAW_SCHEMA = [
-    "CREATE TABLE raw_orders (id VARCHAR(100) PRIMARY KEY, invoicebox_id VARCHAR(64) UNIQUE, state VARCHAR(32), "
-    "version INTEGER, data TEXT)",
-    "CREATE TABLE raw_journal (seq {serial}, order_id VARCHAR(100), at VARCHAR(40), trigger VARCHAR(40), "
-    "from_state VARCHAR(32), to_state VARCHAR(32), actor VARCHAR(40), detail TEXT)",
-    "CREATE TABLE raw_processed (key VARCHAR(200) PRIMARY KEY, order_id VARCHAR(100), at VARCHAR(40))",
-]
+    def _verified(self, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        if not hmac.compare_digest(hmac.new(self.secret, body, sha1).hexdigest(), headers[SIGNATURE_HEADER]):
+            raise SystemExit("bad signature on the raw side")
+        data: dict[str, Any] = json.loads(body, parse_float=Decimal)
+        if data["merchantId"] != MERCHANT_ID:
+            raise SystemExit("another merchant")
+        return data
 
-
-def bench_raw(connect, placeholder: str, serial: str, notifications: list[tuple[bytes, dict[str, str]]]) -> float:
-    """The same reads and writes per notification through the bare driver, one transaction each."""
-    conn = connect()
-    p = placeholder
-    parsed = [jsonutil.loads(body) for body, _ in notifications]
-    cur = conn.cursor()
-    for statement in RAW_SCHEMA:
-        cur.execute(statement.format(serial=serial))
-    for data in parsed:
-        cur.execute(f"INSERT INTO raw_orders VALUES ({p}, {p}, {p}, {p}, {p})",
-                    (data["merchantOrderId"], data["id"], "payment_link_issued", 3, jsonutil.dumps(data)))
-    conn.commit()
-    start = time.perf_counter()
-    for data in parsed:
-        cur = conn.cursor()
-        cur.execute(f"SELECT id, state, version, data FROM raw_orders WHERE invoicebox_id = {p}", (data["id"],))
-        order_id, state, version, stored = cur.fetchone()
-        if cur.execute(f"SELECT key FROM raw_processed WHERE key = {p}", (f"{data['id']}:completed",)).fetchone():
-            continue
-        record = jsonutil.loads(stored)
-        record["paidAmount"] = data["amount"]
-        now = datetime.now(UTC).isoformat()
-        # one transaction: processed key, compare-and-set, journal
-        cur.execute(f"INSERT INTO raw_processed VALUES ({p}, {p}, {p})", (f"{data['id']}:completed", order_id, now))
-        cur.execute(f"UPDATE raw_orders SET state = {p}, data = {p}, version = version + 1 "
-                    f"WHERE id = {p} AND version = {p}", ("paid", jsonutil.dumps(record), order_id, version))
-        if cur.rowcount != 1:
+    def apply(self, body: bytes, headers: dict[str, str]) -> bytes:
+        data = self._verified(body, headers)
+        key = f"{data['id']}:{data['status']}"
+        order_id, state, version, stored, processed = self.conn.execute(self.lookup, (key, data["id"])).fetchone()
+        if processed:
+            return SUCCESS
+        doc = json.loads(stored, parse_float=Decimal)
+        if doc["currency"] != data["currencyId"] or Decimal(doc["amount"]) != data["amount"]:
+            raise SystemExit("amount check failed on the raw side")
+        doc["paidAmount"] = data["amount"]
+        doc["facts"].append({"kind": "receipt", "type": "prepayment_full", "event": "payment", "source": "notification",
+                             "ref": None})
+        now = datetime.now(UTC)
+        new_data, detail = jsonutil.dumps(doc), json.dumps({"paidAt": data.get("paidAt")})
+        payload = json.dumps({"order": {"merchantOrderId": order_id, "variant": "private",
+                                        "invoiceboxId": data["id"], "createdAt": now.isoformat()}})
+        event_id = uuid.uuid4().hex
+        if self.postgres:
+            row = self.conn.execute(_PG_WRITE, {"data": new_data, "at": now, "id": order_id, "version": version,
+                                                "key": key, "state": state, "detail": detail, "event": event_id,
+                                                "payload": payload}).fetchone()
+        else:
+            at = now.strftime("%Y-%m-%d %H:%M:%S.%f")  # the store's text form of a UTC time
+            c = self.conn
+            c.execute("BEGIN IMMEDIATE")
+            c.execute(_SQLITE_WRITES[0], (key, order_id, at))
+            row = c.execute(_SQLITE_WRITES[1], ("paid", new_data, at, order_id, version)).fetchone()
+            c.execute(_SQLITE_WRITES[2], (order_id, at, state, detail))
+            c.execute(_SQLITE_WRITES[3], (event_id, order_id, version + 1, state, at, payload, new_data))
+            c.execute("COMMIT")
+        if row is None:
             raise SystemExit("raw compare-and-set failed")
-        cur.execute(f"INSERT INTO raw_journal (order_id, at, trigger, from_state, to_state, actor, detail) "
-                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
-                    (order_id, now, "confirm_payment", state, "paid", "invoicebox-notification", "{}"))
-        conn.commit()
-    result = rate(len(parsed), time.perf_counter() - start)
-    conn.close()
-    return result
+        return SUCCESS
+
+    def replay(self, body: bytes, headers: dict[str, str]) -> bytes:
+        data = self._verified(body, headers)
+        if not self.conn.execute(self.applied, (f"{data['id']}:{data['status']}", data["id"])).fetchone()[0]:
+            raise SystemExit("a replay that was not applied, on the raw side")
+        return SUCCESS
 
 
-def sqlite_connect(path: Path):
-    def connect():
-        conn = sqlite3.connect(path)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
-    return connect
+# --- one backend --------------------------------------------------------------------------------------
 
 
-def pg_connect(url: str):
-    def connect():
-        import psycopg
+def library_side(flow: OrderFlow, notifications: list[Notification]) -> Any:
+    def handle(n: int) -> None:
+        body, headers = notifications[n]
+        status, _, answer = flow.handle_notification(body, headers)
+        if status != 200 or answer != SUCCESS:
+            raise SystemExit(f"the library answered {answer!r}")
+    return handle
 
-        return psycopg.connect(libpq_url(url))
-    return connect
+
+def raw_side(method: Any, notifications: list[Notification]) -> Any:
+    return lambda n: method(*notifications[n])
 
 
-def run_backend(name: str, db_url: str, ib: Sandbox, receiver: NotificationReceiver, orders: int,
-                raw_connect, placeholder: str, serial: str) -> None:
-    store = Store(db_url)
-    client = InvoiceboxClient(ib.token, base_url=ib.url, rate_limit=None)
-    flow = OrderFlow(client, store, merchant_id=ib.merchant_id, notification_key=ib.notification_key)
-    notifications = paid_notifications(ib, flow, orders, receiver, prefix=f"NB-{name}-{uuid.uuid4().hex[:6]}")
-    applied, replayed = bench_engine(flow, notifications)
-    bare = bench_bare(notifications, ib.notification_key)
-    raw = bench_raw(raw_connect, placeholder, serial, notifications)
-    print(f"{name:<10} applied {applied:>7,.0f}/s | replayed {replayed:>7,.0f}/s || baselines: raw SQL same reads+writes "
-          f"{raw:>7,.0f}/s (applied = {applied / raw:.2f}x) | bare HMAC+JSON {bare:>9,.0f}/s "
-          f"(applied = {applied / bare:.3f}x)")
-    client.close()
-    store.dispose()
+def bench(name: str, urls: tuple[str, str], args: argparse.Namespace) -> None:
+    postgres = name == "PostgreSQL"
+    with Store(urls[0]) as store, Store(urls[1]) as raw_store:
+        flow, stub = flow_on(store)
+        raw_flow, raw_stub = flow_on(raw_store)
+        traffic = Traffic(store)
+        raw = RawNotifications(urls[1], postgres)
+        applied: dict[str, list[float]] = {"library": [], "raw": []}
+        replayed: dict[str, list[float]] = {"library": [], "raw": []}
+        warm = args.batches * 2
+        total = warm + 1 + args.orders * args.repeats
+        mine, theirs = awaiting_payment(flow, stub, total, "L"), awaiting_payment(raw_flow, raw_stub, total, "R")
+        interleaved([("library", library_side(flow, mine)), ("raw", raw_side(raw.apply, theirs))], warm, args.batches)
+        CPU.clear()
+        before = traffic.snapshot()
+        one = library_side(flow, mine[warm:])
+        one(0)  # one notification, counted
+        applied_traffic = per(traffic.snapshot(), before, 1)
+        before = traffic.snapshot()
+        library_side(flow, mine)(0)  # a replay, counted
+        replayed_traffic = per(traffic.snapshot(), before, 1)
+        for r in range(args.repeats):
+            lo, size = warm + 1 + r * args.orders, args.orders
+            mine_r, theirs_r = mine[lo:lo + size], theirs[lo:lo + size]
+            rates = interleaved([("library", library_side(flow, mine_r)), ("raw", raw_side(raw.apply, theirs_r))],
+                                size, args.batches)
+            for side in rates:
+                applied[side].append(rates[side])
+            rates = interleaved([("library replay", library_side(flow, mine_r)),
+                                 ("raw replay", raw_side(raw.replay, theirs_r))], size, args.batches)
+            rates = {"library": rates["library replay"], "raw": rates["raw replay"]}
+            for side in rates:
+                replayed[side].append(rates[side])
+        unpaid = [n for n, (body, _) in enumerate(mine[:total]) if
+                  flow.get(jsonutil.loads(body)["merchantOrderId"]).state is not State.PAID]
+        if unpaid:
+            raise SystemExit(f"{len(unpaid)} orders not paid after their notification")
+        raw.conn.close()
+    print(f"\n{name}: {args.orders} notifications x {args.repeats} repeats, interleaved in {args.batches} batches "
+          f"(min / median / max)")
+    print(rate_line("applied, library", applied["library"]))
+    print(rate_line("applied, raw SQL", applied["raw"]))
+    print(ratio_line("applied: library / raw", applied["library"], applied["raw"], 0.7))
+    print(cpu_line("applied, library", "library"))
+    print(cpu_line("applied, raw SQL", "raw"))
+    print(rate_line("replayed, library", replayed["library"]))
+    print(rate_line("replayed, raw SQL", replayed["raw"]))
+    print(ratio_line("replayed: library / raw", replayed["library"], replayed["raw"], 0.5))
+    print(cpu_line("replayed, library", "library replay"))
+    print(cpu_line("replayed, raw SQL", "raw replay"))
+    raw_counts = ("1 read + 1 statement (autocommit): 2 round trips, 1 durable commit" if postgres else
+                  "1 read + BEGIN IMMEDIATE, 4 statements, COMMIT: 1 durable commit")
+    for label, counted in (("applied", applied_traffic), ("replayed", replayed_traffic)):
+        shown = ", ".join(f"{v:g} {k}" for k, v in counted.items() if postgres or k not in ("round trips", "pings"))
+        print(f"  per {label} notification, library: {shown}")
+    print(f"  per applied notification, raw: {raw_counts}; per replay: 1 read")
+
+
+@contextmanager
+def sqlite_pair() -> Iterator[tuple[str, str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{Path(folder) / 'library.db'}", f"sqlite:///{Path(folder) / 'raw.db'}"
+
+
+def pg_pair(base: str) -> Any:
+    @contextmanager
+    def pair() -> Iterator[tuple[str, str]]:
+        with pg_schema(base) as a, pg_schema(base) as b:
+            yield a, b
+    return pair
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=400, help="notifications per backend")
-    parser.add_argument("--pg-url", default=os.environ.get(PG_URL_ENV), help=f"PostgreSQL URL (default ${PG_URL_ENV})")
+    parser.add_argument("--orders", type=int, default=300, help="notifications per repeat and side")
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pg-url", default=os.environ.get(PG_URL_ENV), help=f"PostgreSQL (default ${PG_URL_ENV})")
     args = parser.parse_args()
-
-    print(f"{args.orders} real payment notifications per backend, applied one after another by one thread")
-    with Sandbox(rate_limit=1_000_000) as ib, NotificationReceiver() as receiver:
-        with tempfile.TemporaryDirectory() as tmp:
-            run_backend("sqlite", f"sqlite:///{Path(tmp) / 'flow.db'}", ib, receiver, args.orders,
-                        sqlite_connect(Path(tmp) / "raw.db"), "?", "INTEGER PRIMARY KEY AUTOINCREMENT")
-        if args.pg_url:
-            with pg_schema(args.pg_url) as url:
-                run_backend("postgresql", url, ib, receiver, args.orders, pg_connect(url), "%s", "BIGSERIAL PRIMARY KEY")
-        else:
-            print(f"postgresql skipped: give --pg-url or set {PG_URL_ENV}", file=sys.stderr)
+    if args.repeats < 3:
+        parser.error("--repeats must be at least 3")
+    args.orders -= args.orders % args.batches  # whole batches
+    print("payment notifications, one thread; InvoiceBox is an in-process stub; durable commits on both sides")
+    with store_pair(sqlite_pair) as urls:
+        bench("SQLite", urls, args)
+    if args.pg_url:
+        with store_pair(pg_pair(args.pg_url)) as urls:
+            bench("PostgreSQL", urls, args)
+    else:
+        print(f"\nPostgreSQL: skipped (give --pg-url or set {PG_URL_ENV})")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ request's ``X-Request-Id`` — never the key, the token or the body. :func:`make
 the handler in any WSGI server.
 
 The handler applies notifications through anything that has the shop's ``merchant_id``,
-``notification_key`` and an ``apply_notification`` method (:class:`NotificationSink`):
-:class:`~invoicebox_flow.engine.OrderFlow` is one.
+``notification_key``, ``apply_notification`` and ``notification_applied`` (:class:`NotificationSink`):
+:class:`~invoicebox_flow.engine.OrderFlow` is one. A replay — a notification applied already,
+which InvoiceBox sends again when an answer was lost — is answered ``success`` from one read
+before the body is parsed into an order.
 """
 
 from __future__ import annotations
@@ -58,15 +60,19 @@ class NotificationSink(Protocol):
 
     def apply_notification(self, notification: Order, notification_key: str) -> Answer: ...
 
+    def notification_applied(self, notification_key: str, invoicebox_id: str) -> bool: ...
+
+
+_SUCCESS = jsonutil.dumps({"status": "success"}).encode("utf-8")  # the answer to most notifications
+
 
 def answer(code: str | None = None, message: str | None = None) -> HttpAnswer:
     """HTTP 200 with the documented JSON body (success when ``code`` is None)."""
     if code is None:
-        body: dict[str, Any] = {"status": "success"}
-    else:
-        body = {"status": "error", "code": code}
-        if message:
-            body["message"] = message[:500]
+        return 200, list(JSON_HEADERS), _SUCCESS
+    body: dict[str, Any] = {"status": "error", "code": code}
+    if message:
+        body["message"] = message[:500]
     return 200, list(JSON_HEADERS), jsonutil.dumps(body).encode("utf-8")
 
 
@@ -122,9 +128,16 @@ class NotificationHandler:
             data = jsonutil.loads(bytes(raw_body))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
+        except (ValueError, TypeError, RecursionError):
+            # signed, but not JSON (or nested deeper than any order is)
+            return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "the body is not an order")
+        ident, status = data.get("id"), data.get("status")
+        if isinstance(ident, str) and isinstance(status, str) and data.get("merchantId") == self.sink.merchant_id \
+                and self.sink.notification_applied(f"{ident}:{status}", ident):
+            return _Verdict(notification_id=ident)  # a replay: nothing more to read or parse
+        try:
             notification = Order.from_json(data)
         except (ValueError, TypeError, KeyError, RecursionError, InvoiceboxFlowError):
-            # signed, but not an order (or nested deeper than any order is)
             return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "the body is not an order")
         ident = notification.id if isinstance(notification.id, str) else None
         if notification.merchant_id != self.sink.merchant_id:

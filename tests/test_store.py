@@ -464,18 +464,18 @@ def _schema_rows(url: str) -> list[tuple]:
 
 def test_the_schema_is_created_once_and_its_version_recorded(db_url):
     first = Store(db_url)
-    assert first.schema_version() == SCHEMA_VERSION == 2
+    assert first.schema_version() == SCHEMA_VERSION == 3
     add(first, 1)
     first.dispose()
 
     second = Store(db_url)
-    assert second.schema_version() == 2
+    assert second.schema_version() == 3
     assert second.get("o-1").merchant_order_id == "SHOP-1"  # creating "again" kept the data
     second.dispose()
-    assert _schema_rows(db_url) == [(2,)]  # a new database is created at the current version, not migrated
+    assert _schema_rows(db_url) == [(3,)]  # a new database is created at the current version, not migrated
     engine = sa.create_engine(db_url)
     assert {"orders", "journal", "processed_notifications", "outbox", "schema_version", "events", "event_handlers",
-            "event_deliveries", "fulfilment_decisions"} <= set(sa.inspect(engine).get_table_names())
+            "event_deliveries", "fulfilment_decisions", "order_state_counts"} <= set(sa.inspect(engine).get_table_names())
     engine.dispose()
 
 

@@ -308,6 +308,10 @@ class OrderFlow:
         """Apply a verified notification. Returns ``("success", None)`` or ``("error", code)``."""
         return self._notifications.apply(notification, notification_key)
 
+    def notification_applied(self, notification_key: str, invoicebox_id: str) -> bool:
+        """Whether that notification of InvoiceBox order ``invoicebox_id`` was applied already."""
+        return self._notifications.applied(notification_key, invoicebox_id)
+
     def confirm_facts(self, order_id: str, issuer: Issuer) -> OrderView:
         """Match the receipts and documents the order expects with the ones InvoiceBox's side
         actually issued, and store their ids (``Fact.ref``).

@@ -20,6 +20,7 @@ from ..errors import ApiError, TransportError
 from ..flows import Trigger
 from ..models import Order
 from ..protocol import NotificationAnswer, OrderStatus
+from ..store import NotificationOrder
 from .core import Change, Core, OutboxWork
 from .decisions import can_fulfil_once
 from .facts import expected_facts
@@ -48,10 +49,12 @@ class Notifications:
 
     def apply(self, notification: Order, key: str) -> Answer:
         """Apply a verified notification once. ``key`` names it in processed notifications."""
-        snap, answer = self._find(notification)
+        found = self.core.store.notification_orders(notification.id or None, notification.merchant_order_id or None,
+                                                    key)  # the order and the key, in one read
+        snap, answer = self._find(notification, found)
         if snap is None:
             return answer
-        if self.core.store.is_notification_processed(key):
+        if found.processed:
             return SUCCESS
         doc = snap.doc
         if notification.currency_id != doc.currency or money.to_money(notification.amount) != doc.amount:
@@ -63,13 +66,18 @@ class Notifications:
             return SUCCESS  # nothing for us to do; an error answer would only make it retry
         return self._confirmed_status(snap, trigger, key)
 
-    def _find(self, notification: Order) -> tuple[Snapshot | None, Answer]:
-        record = self.core.store.find(invoicebox_id=notification.id) if notification.id else None
+    def applied(self, key: str, invoicebox_id: str) -> bool:
+        """Whether the notification ``key`` of InvoiceBox order ``invoicebox_id`` was applied (a
+        replay: answered success before anything else is read or parsed)."""
+        return self.core.store.notification_applied(key, invoicebox_id)
+
+    def _find(self, notification: Order, found: NotificationOrder) -> tuple[Snapshot | None, Answer]:
+        record = found.by_invoicebox_id if notification.id else None
         if record is None and notification.merchant_order_id:
-            record = self.core.store.find(merchant_order_id=notification.merchant_order_id)
+            record = found.by_merchant_order_id
             if record is not None and record.invoicebox_id and record.invoicebox_id != notification.id:
-                snap = Snapshot.of(record)
-                paid = snap.state in self.core.lifecycle(snap).paid_states
+                lifecycle = self.core.definition.lifecycle(record.variant)
+                paid = record.state in lifecycle.paid_states  # the state alone: no need to parse the document
                 return None, _error(NotificationAnswer.ORDER_ALREADY_PAID if paid else NotificationAnswer.ORDER_NOT_FOUND)
         if record is None:
             return None, _error(NotificationAnswer.ORDER_NOT_FOUND)

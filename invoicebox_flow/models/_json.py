@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self
@@ -212,11 +212,17 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def json_specs(cls: type) -> Iterator[tuple[attrs.Attribute[Any], str, JsonSpec]]:
-    for field in attrs.fields(cls):
-        spec = field.metadata.get(JsonSpec)
-        if spec is not None:
-            yield field, spec.key or _camel(field.name), spec
+_SPECS: dict[type, tuple[tuple[attrs.Attribute[Any], str, JsonSpec], ...]] = {}
+
+
+def json_specs(cls: type) -> tuple[tuple[attrs.Attribute[Any], str, JsonSpec], ...]:
+    """The JSON fields of a model class with their keys, worked out once per class (a model's
+    fields never change, and every read and write of it walks them)."""
+    specs = _SPECS.get(cls)
+    if specs is None:
+        specs = _SPECS[cls] = tuple((field, spec.key or _camel(field.name), spec) for field in attrs.fields(cls)
+                                    if (spec := field.metadata.get(JsonSpec)) is not None)
+    return specs
 
 
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -17,7 +17,11 @@ and its deliveries, see :mod:`.deliveries`), ``fulfilment_decisions`` (the shop'
 ``can_fulfil`` answer per payment notification, see :mod:`.decisions`), ``rate_limit_slots``
 (the account's request budget that :class:`StoreRateLimiter` shares between processes) and
 ``reconcile_sweeps`` and ``reconcile_findings`` (the reconciliation sweeps' cursors and
-findings, :class:`SweepLog`).
+findings, :class:`SweepLog`) and ``order_state_counts`` (how many orders are in each state, kept
+by triggers: see :mod:`.counts`).
+
+A change is one durable commit, and on PostgreSQL one statement (:mod:`.changes`); the hot path's
+statements run on the driver's own cursor (:mod:`.direct`).
 """
 
 from .decisions import DecisionClaim
@@ -29,6 +33,7 @@ from .exceptions import (
     StoreBusyError,
 )
 from .ratelimit import StorePermit, StoreRateLimiter
+from .reads import NotificationOrder
 from .records import (
     CLAIMED,
     DEAD,
@@ -65,6 +70,7 @@ __all__ = [
     "EventDraft",
     "FindingRecord",
     "JournalEntry",
+    "NotificationOrder",
     "OrderRecord",
     "OutboxDraft",
     "OutboxItem",

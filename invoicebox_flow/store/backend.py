@@ -5,6 +5,11 @@ SQLite (the default) is set up for several processes sharing one file:
 * ``journal_mode=WAL`` so readers never wait for the writer, and the writer not for readers;
 * a busy timeout, so a writer waits for the database lock instead of failing at once;
 * ``foreign_keys=ON`` (off by default in SQLite);
+* ``synchronous=FULL``: every commit is on disk (the write-ahead log fsynced) before it returns,
+  so a payment answered ``success`` survives a power loss. ``Store(durable_commits=False)``
+  asks for ``NORMAL`` instead: about ten times faster commits, but a power loss or an OS crash
+  may undo the last ones (never corrupting the file) — a payment InvoiceBox was told is
+  recorded would then be missing until a reconciliation sweep finds it;
 * write transactions start with ``BEGIN IMMEDIATE``. A plain ``BEGIN`` takes the write lock
   only at the first write; two transactions that both read first then fail to upgrade, and in
   WAL mode that failure (``SQLITE_BUSY_SNAPSHOT``) does not wait for the busy timeout. Taking
@@ -12,7 +17,12 @@ SQLite (the default) is set up for several processes sharing one file:
   handling is switched off so that the store decides what ``BEGIN`` says.
 
 PostgreSQL runs at its default ``READ COMMITTED``; compare-and-set and ``SKIP LOCKED`` give
-the guarantees the store promises there.
+the guarantees the store promises there. Pooled connections are not pinged before every use (a
+round trip each time): only one that sat idle in the pool for ``IDLE_PING_SECONDS`` is, so a
+worker that idled while the server restarted gets a fresh connection; a connection is replaced
+after ``RECYCLE_SECONDS`` whatever happens. ``durable_commits=False`` sets the session's
+``synchronous_commit = off``: a commit returns before its WAL is flushed, and a crash of the
+server (not of the client) may lose the last ones.
 """
 
 from __future__ import annotations
@@ -35,6 +45,9 @@ from .schema import UNIQUE_COLUMNS
 
 # Execution option that marks a connection as one that will write.
 WRITE_OPTION = "invoicebox_flow_write"
+IDLE_PING_SECONDS = 10.0  # a PostgreSQL connection idle longer than this is pinged when taken
+RECYCLE_SECONDS = 3600  # and one older than this is replaced
+_RETURNED_AT = "invoicebox_flow_returned_at"
 
 # PostgreSQL SQLSTATEs that mean "lost a race for a lock; nothing was written; try again":
 # serialization_failure, deadlock_detected, lock_not_available.
@@ -46,16 +59,43 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def build_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
+def build_engine(url: URL, *, echo: bool, busy_timeout: float, durable_commits: bool = True) -> Engine:
     """A SQLAlchemy engine for ``url`` configured as the module docstring explains."""
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, echo=echo, busy_timeout=busy_timeout)
-    # pool_pre_ping: a worker that idled while the server restarted gets a fresh connection.
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+        return _sqlite_engine(url, echo=echo, busy_timeout=busy_timeout, durable_commits=durable_commits)
+    engine = create_engine(url, echo=echo, pool_recycle=RECYCLE_SECONDS)
+    _ping_when_idle(engine)
+    if not durable_commits:
+        @event.listens_for(engine, "connect")
+        def _relaxed(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
+            dbapi_connection.commit()
+    return engine
 
 
-def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection when it is taken after ``IDLE_PING_SECONDS`` in the pool; a dead
+    one is replaced (``DisconnectionError`` makes the pool connect again). One in steady use is
+    never pinged: that would cost a round trip per transaction."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise sa_exc.DisconnectionError(f"a pooled connection idle for {IDLE_PING_SECONDS:g} s is dead") from error
+
+
+def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float, durable_commits: bool) -> Engine:
     connect_args: dict[str, Any] = {"timeout": busy_timeout}
     kwargs: dict[str, Any] = {}
     memory = is_memory_sqlite(url)
@@ -72,6 +112,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA synchronous = {'FULL' if durable_commits else 'NORMAL'}")
             if not memory:
                 _enable_wal(cursor, busy_timeout)
         finally:
@@ -116,18 +157,22 @@ def translate_busy(busy_timeout: float) -> Iterator[None]:
     :class:`StoreBusyError`, which says clearly that nothing was written and a retry is safe."""
     try:
         yield
-    except sa_exc.OperationalError as error:
-        if _is_busy(error):
-            raise StoreBusyError(
-                f"the database is locked by another writer (waited up to {busy_timeout:g} s); "
-                "nothing was written, retry"
-            ) from error
-        raise
     except sa_exc.DBAPIError as error:
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        if sqlstate in _PG_RETRYABLE:
-            raise StoreBusyError(f"lost a lock race in the database ({sqlstate}); nothing was written, retry") from error
+        busy = busy_error(error, busy_timeout)
+        if busy is not None:
+            raise busy from error
         raise
+
+
+def busy_error(error: sa_exc.DBAPIError, busy_timeout: float) -> StoreBusyError | None:
+    """The :class:`StoreBusyError` that ``error`` means, or None (see :func:`translate_busy`)."""
+    if isinstance(error, sa_exc.OperationalError) and _is_busy(error):
+        return StoreBusyError(f"the database is locked by another writer (waited up to {busy_timeout:g} s); "
+                              "nothing was written, retry")
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _PG_RETRYABLE:
+        return StoreBusyError(f"lost a lock race in the database ({sqlstate}); nothing was written, retry")
+    return None
 
 
 def _is_busy(error: sa_exc.DBAPIError) -> bool:

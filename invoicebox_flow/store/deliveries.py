@@ -8,7 +8,7 @@ kept failing. Rows are made two ways, both "insert if absent":
   (``event_handlers``) and queues every event the handler takes, moving the position on, in one
   transaction (on PostgreSQL the position row is locked ``FOR UPDATE SKIP LOCKED``, so two
   workers never scan the same stretch at once; SQLite runs writers one at a time);
-* :func:`insert_claimed`, with the event itself, already claimed by the committing process, for
+* :func:`claimed_rows`, with the event itself, already claimed by the committing process, for
   the handlers it runs right after the commit (``OrderFlow(inline_handlers=True)``).
 
 A part of :class:`~.store.Store`, which provides the transactions.
@@ -39,18 +39,23 @@ _FAN_OUT_COLUMNS = (events_table.c.txid, events_table.c.seq, events_table.c.id, 
                     events_table.c.type, events_table.c.trigger)
 
 
-def insert_claimed(conn: Connection, order_id: str, drafts: Sequence[EventDraft], claim: DeliveryClaim,
-                   at: dt.datetime) -> None:
-    """Queue the deliveries of new events to ``claim.handlers``, claimed by ``claim.worker``."""
-    if not drafts or not claim.handlers:
-        return
+#: The columns of a delivery queued claimed with its event.
+CLAIMED_COLUMNS = ("event_id", "handler", "order_id", "event_type", "status", "attempts", "available_at",
+                   "claimed_by", "claimed_until", "created_at")
+
+
+def claimed_rows(order_id: str, drafts: Sequence[EventDraft], claim: DeliveryClaim | None,
+                 at: dt.datetime) -> tuple[dict[str, Any], ...]:
+    """The deliveries of new events to ``claim.handlers``, claimed by ``claim.worker``."""
+    if claim is None or not drafts or not claim.handlers:
+        return ()
     if claim.lease_seconds <= 0:
         raise ValueError("lease_seconds must be > 0")
     until = at + dt.timedelta(seconds=claim.lease_seconds)
-    conn.execute(deliveries_table.insert(), [
-        {"event_id": d.id, "handler": handler, "order_id": order_id, "event_type": d.type, "status": CLAIMED,
-         "attempts": 1, "available_at": at, "claimed_by": claim.worker, "claimed_until": until, "created_at": at}
-        for d in drafts for handler in claim.handlers])
+    return tuple({"event_id": d.id, "handler": handler, "order_id": order_id, "event_type": d.type, "status": CLAIMED,
+                  "attempts": 1, "available_at": at, "claimed_by": claim.worker, "claimed_until": until,
+                  "created_at": at}
+                 for d in drafts for handler in claim.handlers)
 
 
 def delivery_of(row: Row[Any]) -> Delivery:

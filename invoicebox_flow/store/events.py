@@ -1,7 +1,7 @@
 """The event log: lifecycle events written with the change they describe, read as one feed.
 
-Every change the engine commits appends its event in the same transaction (:func:`insert_events`,
-called by ``Store.update`` and ``Store.add_order``), so there is no event without its state
+Every change the engine commits appends its event in the same transaction (:mod:`.changes`, for
+``Store.update`` and ``Store.add_order``), so there is no event without its state
 change and no state change without its event. :meth:`EventLog.read_events` reads all orders'
 events in commit order from a *position* a consumer keeps.
 
@@ -31,24 +31,18 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, bindparam, cast, func, insert, literal, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, literal, select, tuple_
 from sqlalchemy.engine import Connection, Row
 
 from ..errors import ValidationError
 from .parts import StorePart
-from .records import EventDraft, JournalEntry, StoredEvent
-from .rows import insert_journal, journal_row
-from .schema import EncodedJSON
+from .records import EventDraft, StoredEvent
 from .schema import events as events_table
-from .schema import journal as journal_table
 
 # the transaction's id as a plain number (xid8 has no cast to bigint of its own)
-_PG_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+PG_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
 _PG_OLDEST_RUNNING = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
-_INSERT_SQLITE = insert(events_table).values(txid=0)
-_INSERT_PG = insert(events_table).values(txid=_PG_TXID)
 START = (0, 0)  # before the first event
-JOURNAL_COLUMNS = tuple(c.name for c in journal_table.c if c.name != "seq")
 EVENT_COLUMNS = tuple(c.name for c in events_table.c if c.name not in ("seq", "txid"))
 
 
@@ -67,33 +61,11 @@ def parse_position(position: str | None) -> tuple[int, int]:
     return int(txid), int(seq)
 
 
-def _event_row(order_id: str, order_version: int, at: dt.datetime, data: Any, draft: EventDraft) -> dict[str, Any]:
+def event_row(order_id: str, order_version: int, at: dt.datetime, data: Any, draft: EventDraft) -> dict[str, Any]:
+    """The events table's columns of ``draft`` (``txid`` aside: the writing statement sets it)."""
     return {"id": draft.id, "order_id": order_id, "order_version": order_version, "type": draft.type,
             "trigger": draft.trigger, "from_state": draft.from_state, "to_state": draft.to_state, "actor": draft.actor,
             "at": at, "payload": draft.payload, "order_data": data}
-
-
-# PostgreSQL: the journal row and the event in one statement (a data-modifying CTE), so that the
-# event costs no round trip of its own; SQLite, in process, has no round trips to save.
-_PG_JOURNAL_AND_EVENT = insert(events_table).values(
-    txid=_PG_TXID, **{c: bindparam(f"e_{c}") for c in EVENT_COLUMNS},
-).add_cte(insert(journal_table).values(**{c: bindparam(f"j_{c}") for c in JOURNAL_COLUMNS}).cte("journal_row"))
-
-
-def insert_journal_and_events(conn: Connection, *, is_postgres: bool, journal: JournalEntry, order_id: str,
-                              order_version: int, at: dt.datetime, data: EncodedJSON,
-                              drafts: Sequence[EventDraft]) -> None:
-    """Append the change's journal entry and its events in the caller's transaction; ``data``
-    is the order's data as written to its row (encoded once for both)."""
-    if is_postgres and len(drafts) == 1:
-        params = {f"j_{k}": v for k, v in journal_row(journal).items()}
-        params.update({f"e_{k}": v for k, v in _event_row(order_id, order_version, at, data, drafts[0]).items()})
-        conn.execute(_PG_JOURNAL_AND_EVENT, params)
-        return
-    insert_journal(conn, journal)
-    if drafts:
-        conn.execute(_INSERT_PG if is_postgres else _INSERT_SQLITE,
-                     [_event_row(order_id, order_version, at, data, d) for d in drafts])
 
 
 def stored_event_of(row: Row[Any]) -> StoredEvent:

@@ -14,9 +14,20 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.engine import Connection
 
+from . import counts
 from .exceptions import SchemaVersionError
 from .records import utcnow
-from .schema import EVENT_TABLES, SCHEMA_VERSION, metadata, schema_version
+from .schema import (
+    EVENT_TABLES,
+    OLD_ORDER_INDEXES,
+    SCHEMA_VERSION,
+    fulfilment_decisions,
+    metadata,
+    order_state_counts,
+    orders,
+    processed_notifications,
+    schema_version,
+)
 
 # Serialises schema changes between processes on PostgreSQL (an arbitrary constant).
 _SCHEMA_LOCK_KEY = 0x1B0C_F10E
@@ -27,9 +38,26 @@ def _add_event_tables(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_state_counts_and_lookup_indexes(conn: Connection, is_postgres: bool) -> None:
+    # the triggers first: on PostgreSQL creating them holds off every other writer of orders
+    # until this transaction commits, so the count below stays true
+    order_state_counts.create(conn, checkfirst=True)
+    counts.install(conn, is_postgres=is_postgres)
+    counts.recount(conn)
+    for name in OLD_ORDER_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    for table in (orders, processed_notifications, fulfilment_decisions):
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+Migration = Callable[[Connection, bool], None]  # (connection, is_postgres)
+
 #: version -> what it adds and how. Version 1 is the first schema (created, never migrated to).
-MIGRATIONS: dict[int, tuple[str, Callable[[Connection], None]]] = {
-    2: ("lifecycle events, handler deliveries and fulfilment decisions", _add_event_tables),
+MIGRATIONS: dict[int, tuple[str, Migration]] = {
+    2: ("lifecycle events, handler deliveries and fulfilment decisions", lambda conn, _: _add_event_tables(conn)),
+    3: ("order counts per state kept by triggers; indexes for list_orders, the sweep and foreign keys",
+        _add_state_counts_and_lookup_indexes),
 }
 
 
@@ -43,6 +71,7 @@ def prepare(conn: Connection, *, is_postgres: bool) -> None:
         schema_version.name) else None
     if version is None:
         metadata.create_all(conn, checkfirst=True)
+        counts.install(conn, is_postgres=is_postgres)
         conn.execute(insert(schema_version).values(version=SCHEMA_VERSION, applied_at=utcnow()))
         return
     if version > SCHEMA_VERSION:
@@ -51,7 +80,7 @@ def prepare(conn: Connection, *, is_postgres: bool) -> None:
             f"understands up to {SCHEMA_VERSION}: upgrade invoicebox-flow"
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[target][1](conn)
+        MIGRATIONS[target][1](conn, is_postgres)
         conn.execute(insert(schema_version).values(version=target, applied_at=utcnow()))
     # a table that only adds to the schema may come without a version of its own: create it too
     metadata.create_all(conn, checkfirst=True)

@@ -18,7 +18,6 @@ from ..errors import ValidationError
 from . import backend
 from .records import CLAIMED, PENDING, JournalEntry, OrderRecord, OutboxDraft, OutboxItem
 from .schema import journal as journal_table
-from .schema import outbox as outbox_table
 
 _INSERT_JOURNAL = insert(journal_table)
 
@@ -49,38 +48,24 @@ def insert_journal(conn: Connection, entry: JournalEntry) -> None:
     conn.execute(_INSERT_JOURNAL, journal_row(entry))
 
 
-def insert_outbox(
-    conn: Connection,
-    order_id: str,
-    drafts: Sequence[OutboxDraft],
-    now: dt.datetime,
-    claim_as: str | None,
-    lease_seconds: float,
-) -> None:
+#: The outbox's columns a new intent sets (the others stay NULL).
+OUTBOX_COLUMNS = ("order_id", "action", "payload", "key", "status", "attempts", "available_at", "claimed_by",
+                  "claimed_until", "created_at")
+
+
+def outbox_rows(order_id: str, drafts: Sequence[OutboxDraft], now: dt.datetime, claim_as: str | None,
+                lease_seconds: float) -> tuple[dict[str, Any], ...]:
+    """The outbox rows of new intents: pending, or already claimed by ``claim_as``."""
     if not drafts:
-        return
-    if claim_as is None:
-        claim: dict[str, Any] = {"status": PENDING, "attempts": 0}
-    else:
-        if lease_seconds <= 0:
-            raise ValueError("lease_seconds must be > 0")
-        until = now + dt.timedelta(seconds=lease_seconds)
-        claim = {"status": CLAIMED, "attempts": 1, "claimed_by": claim_as, "claimed_until": until}
-    conn.execute(
-        insert(outbox_table),
-        [
-            {
-                "order_id": order_id,
-                "action": draft.action,
-                "payload": draft.payload,
-                "key": draft.key,
-                "available_at": now,
-                "created_at": now,
-                **claim,
-            }
-            for draft in drafts
-        ],
-    )
+        return ()
+    if claim_as is not None and lease_seconds <= 0:
+        raise ValueError("lease_seconds must be > 0")
+    claim: dict[str, Any] = {"status": PENDING, "attempts": 0, "claimed_by": None, "claimed_until": None}
+    if claim_as is not None:
+        claim = {"status": CLAIMED, "attempts": 1, "claimed_by": claim_as,
+                 "claimed_until": now + dt.timedelta(seconds=lease_seconds)}
+    return tuple({"order_id": order_id, "action": draft.action, "payload": draft.payload, "key": draft.key,
+                  "available_at": now, "created_at": now, **claim} for draft in drafts)
 
 
 def duplicate_error(error: sa_exc.IntegrityError, record: OrderRecord) -> Exception:
@@ -101,18 +86,12 @@ def duplicate_error(error: sa_exc.IntegrityError, record: OrderRecord) -> Except
     return error
 
 
-def order_of(row: Row[Any]) -> OrderRecord:
-    return OrderRecord(
-        id=row.id,
-        merchant_order_id=row.merchant_order_id,
-        variant=row.variant,
-        state=row.state,
-        version=row.version,
-        invoicebox_id=row.invoicebox_id,
-        data=row.data,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def order_of(row: Sequence[Any]) -> OrderRecord:
+    """The record of a row that starts with the ``orders`` columns, in the table's order."""
+    order_id, merchant_order_id, invoicebox_id, variant, state, version, data, created_at, updated_at = row[:9]
+    return OrderRecord(id=order_id, merchant_order_id=merchant_order_id, variant=variant, state=state,
+                       version=version, invoicebox_id=invoicebox_id, data=data, created_at=created_at,
+                       updated_at=updated_at)
 
 
 def journal_entry_of(row: Row[Any]) -> JournalEntry:

@@ -12,7 +12,6 @@ intents and the processed-notification key of a change commit with it or not at 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import threading
@@ -21,22 +20,34 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+import attrs
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL, Connection, make_url
 
 from .. import jsonutil
 from ..errors import ConcurrentUpdateError, OrderNotFoundError, ValidationError
-from . import backend, migrations
+from . import backend, direct, migrations
+from .changes import ChangeRows, insert_pg, insert_sqlite, update_pg, update_sqlite
+from .counts import COUNTS
 from .decisions import FulfilmentDecisions
-from .deliveries import DeliveryQueue, insert_claimed
-from .events import EventLog, insert_journal_and_events
+from .deliveries import DeliveryQueue, claimed_rows
+from .direct import Runner, Through
+from .events import EventLog, event_row
 from .exceptions import DuplicateNotificationError
 from .outbox import OutboxQueue
+from .reads import (
+    APPLIED,
+    FIND,
+    GET_ORDER,
+    IS_PROCESSED,
+    JOURNAL,
+    NOTIFICATION_ORDERS,
+    ORDER_EXISTS,
+    WHY_NOT,
+    NotificationOrder,
+)
 from .records import (
-    CLAIMED,
-    DONE,
-    PENDING,
     UNCHANGED,
     DeliveryClaim,
     EventDraft,
@@ -47,29 +58,12 @@ from .records import (
     _Unchanged,
     utcnow,
 )
-from .rows import check_journal, duplicate_error, insert_journal, insert_outbox, journal_entry_of, order_of
-from .schema import EncodedJSON, orders, processed_notifications, schema_version
+from .rows import check_journal, duplicate_error, insert_journal, journal_entry_of, journal_row, order_of, outbox_rows
+from .schema import EncodedJSON, orders, schema_version
 
-# Aliased: ``journal`` and ``outbox`` are also method and parameter names of the Store.
-from .schema import journal as journal_table
-from .schema import outbox as outbox_table
+# Aliased: ``journal`` is also a method and a parameter name of the Store.
 
 DEFAULT_URL = "sqlite:///invoicebox-flow.db"
-
-
-# The statements of every transition, built once with bind parameters: building a Core
-# expression per call (``.values(...)`` with literals) costs more than executing it on SQLite.
-_GET_ORDER = select(orders).where(orders.c.id == bindparam("p_id"))
-_INSERT_JOURNAL = insert(journal_table)
-_INSERT_PROCESSED = insert(processed_notifications)
-_CAS_COLUMNS = ("state", "data", "updated_at")
-_CAS_UPDATE = (
-    update(orders)
-    .where(orders.c.id == bindparam("p_id"), orders.c.version == bindparam("p_version"))
-    .values(version=orders.c.version + 1, **{c: bindparam(f"p_{c}") for c in _CAS_COLUMNS})
-    .returning(*orders.c)
-)
-_CAS_UPDATE_WITH_IB_ID = _CAS_UPDATE.values(invoicebox_id=bindparam("p_invoicebox_id"))
 
 
 class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
@@ -80,21 +74,30 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     use. ``busy_timeout`` (seconds) is how long a SQLite writer waits for another one before
     giving up with :class:`StoreBusyError`.
 
+    Every commit is durable: on disk before it returns. ``durable_commits=False`` trades that for
+    speed (SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``): a power loss or
+    an OS crash (SQLite), a crash of the database server (PostgreSQL) may undo the last commits —
+    a payment already answered ``success`` to InvoiceBox is then missing until a reconciliation
+    sweep finds it (see :mod:`.backend`). Only for data you can afford to lose or rebuild.
+
     One ``Store`` may be shared by the threads of a process; each process opens its own (a
     forked child drops the connections it inherited and opens new ones).
     """
 
-    def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False, busy_timeout: float = 30.0):
+    def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False, busy_timeout: float = 30.0,
+                 durable_commits: bool = True):
         parsed = make_url(url)
         self._url = backend.masked(parsed)
         self._busy_timeout = busy_timeout
-        self._engine = backend.build_engine(parsed, echo=echo, busy_timeout=busy_timeout)
+        self._engine = backend.build_engine(parsed, echo=echo, busy_timeout=busy_timeout,
+                                            durable_commits=durable_commits)
         self._write_engine = self._engine.execution_options(**{backend.WRITE_OPTION: True})
         # PostgreSQL: autocommit reads (SQLite's begin listener already skips BEGIN for reads)
         self._read_engine = (self._engine.execution_options(isolation_level="AUTOCOMMIT")
                              if parsed.get_backend_name() == "postgresql" else self._engine)
         self._is_postgres = parsed.get_backend_name() == "postgresql"
         self._transaction_lock = backend.process_lock(parsed)
+        self._statements = direct.Statements(self._engine)
         self._schema_lock = threading.Lock()
         self._schema_ready = threading.Event()
         os.register_at_fork(after_in_child=functools.partial(_forget_connections, weakref.ref(self)))
@@ -134,6 +137,27 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         with backend.translate_busy(self._busy_timeout), self._transaction_lock, \
                 self._write_engine.connect() as conn, conn.begin():
             yield conn
+
+    @contextmanager
+    def _hot(self, *, write: bool = False) -> Iterator[Runner]:
+        """The hot path's unit of work: statements on the driver's own cursor (:mod:`.direct`),
+        or through SQLAlchemy while the engine is watched. A write is a ``BEGIN IMMEDIATE``
+        transaction on SQLite; on PostgreSQL every statement here is its own transaction."""
+        if direct.watched(self._engine):
+            with self._write() if write and not self._is_postgres else self._read() as conn:
+                yield Through(conn)
+            return
+        self._ensure_schema()
+        begin = "BEGIN IMMEDIATE" if write and not self._is_postgres else None
+        try:
+            with direct.checkout(self._statements, self._transaction_lock, autocommit=self._is_postgres,
+                                 begin=begin) as cursor:
+                yield cursor
+        except sa_exc.DBAPIError as error:  # as translate_busy does, one context manager less
+            busy = backend.busy_error(error, self._busy_timeout)
+            if busy is not None:
+                raise busy from error
+            raise
 
     def _ensure_schema(self) -> None:
         if self._schema_ready.is_set():
@@ -180,49 +204,60 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             raise ValueError(f"a new order starts at version 1, not {record.version}")
         check_journal(journal, record.id, record.state)
         data = EncodedJSON(jsonutil.dumps(record.data))
+        row = {"id": record.id, "merchant_order_id": record.merchant_order_id, "invoicebox_id": record.invoicebox_id,
+               "variant": record.variant, "state": record.state, "version": 1, "data": data,
+               "created_at": record.created_at, "updated_at": record.updated_at}
+        rows = ChangeRows(journal=journal_row(journal),
+                          events=tuple(event_row(record.id, 1, record.updated_at, data, d) for d in events),
+                          outbox=outbox_rows(record.id, outbox, utcnow(), claim_outbox_as, lease_seconds),
+                          deliveries=claimed_rows(record.id, events, deliveries, record.updated_at))
         try:
-            with self._write() as conn:
-                row = conn.execute(
-                    insert(orders)
-                    .values(
-                        id=record.id,
-                        merchant_order_id=record.merchant_order_id,
-                        invoicebox_id=record.invoicebox_id,
-                        variant=record.variant,
-                        state=record.state,
-                        version=1,
-                        data=data,
-                        created_at=record.created_at,
-                        updated_at=record.updated_at,
-                    )
-                    .returning(*orders.c)
-                ).one()
-                self._journal_and_events(conn, journal, record.id, 1, record.updated_at, data, events, deliveries)
-                insert_outbox(conn, record.id, outbox, utcnow(), claim_outbox_as, lease_seconds)
+            with self._hot(write=True) as run:  # PostgreSQL: one statement, its own transaction
+                (insert_pg if self._is_postgres else insert_sqlite)(run, row, rows)
         except sa_exc.IntegrityError as error:
             raise duplicate_error(error, record) from None
-        return order_of(row)
+        return attrs.evolve(record)
 
     def get(self, order_id: str) -> OrderRecord:
         """The order with this local id; :class:`OrderNotFoundError` if there is none."""
-        with self._read() as conn:
-            row = conn.execute(_GET_ORDER, {"p_id": order_id}).first()
+        with self._hot() as run:
+            row = run.execute(GET_ORDER, {"p_id": order_id}).first()
         if row is None:
             raise OrderNotFoundError(f"no order {order_id!r} in the store")
         return order_of(row)
 
     def find(self, *, merchant_order_id: str | None = None, invoicebox_id: str | None = None) -> OrderRecord | None:
         """The order with this ``merchant_order_id`` and/or InvoiceBox id, or ``None``."""
-        conditions = []
-        if merchant_order_id is not None:
-            conditions.append(orders.c.merchant_order_id == merchant_order_id)
-        if invoicebox_id is not None:
-            conditions.append(orders.c.invoicebox_id == invoicebox_id)
-        if not conditions:
+        if merchant_order_id is None and invoicebox_id is None:
             raise ValueError("find() needs merchant_order_id or invoicebox_id")
+        query = FIND[merchant_order_id is not None, invoicebox_id is not None]
         with self._read() as conn:
-            row = conn.execute(select(orders).where(*conditions)).first()
+            row = conn.execute(query, {"moid": merchant_order_id, "ib": invoicebox_id}).first()
         return None if row is None else order_of(row)
+
+    def notification_orders(self, invoicebox_id: str | None, merchant_order_id: str | None,
+                            key: str) -> NotificationOrder:
+        """In one read: the order with ``invoicebox_id``, the order with ``merchant_order_id``,
+        and whether the notification ``key`` is processed."""
+        by_ib = by_moid = None
+        processed = False
+        with self._hot() as run:
+            found = run.execute(NOTIFICATION_ORDERS, {"ib": invoicebox_id, "moid": merchant_order_id, "key": key}).all()
+        for row in found:
+            processed = bool(row[-1])
+            record = order_of(row)
+            if invoicebox_id is not None and record.invoicebox_id == invoicebox_id:
+                by_ib = record
+            if merchant_order_id is not None and record.merchant_order_id == merchant_order_id:
+                by_moid = record
+        return NotificationOrder(by_ib, by_moid, processed)
+
+    def notification_applied(self, key: str, invoicebox_id: str) -> bool:
+        """Whether the notification ``key`` was applied to the order with ``invoicebox_id``: a
+        replay, answered from one read of two unique indexes."""
+        with self._hot() as run:
+            row = run.execute(APPLIED, {"key": key, "ib": invoicebox_id}).first()
+        return bool(row and row[0])
 
     def list_orders(self, *, state: str | None = None, limit: int = 100, offset: int = 0) -> list[OrderRecord]:
         """Orders, newest first, optionally only those in ``state``."""
@@ -234,9 +269,8 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
 
     def counts(self) -> dict[str, int]:
         """How many orders are in each state (states with no order are absent)."""
-        with self._read() as conn:
-            rows = conn.execute(select(orders.c.state, func.count()).group_by(orders.c.state))
-            return {state: int(count) for state, count in rows}
+        with self._hot() as run:  # the counter rows the triggers keep, not the orders (see .counts)
+            return {state: int(count) for state, count in run.execute(COUNTS, {}).all()}
 
     def update(
         self,
@@ -272,39 +306,29 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         if outbox_result is not None and complete_outbox is None:
             raise ValueError("outbox_result needs complete_outbox")
         now = utcnow()
+        version = expected_version + 1
         encoded = EncodedJSON(jsonutil.dumps(data))  # once, for the order's row and its events
-        params: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state,
-                                  "p_data": encoded, "p_updated_at": now}
-        statement = _CAS_UPDATE
+        order: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state,
+                                 "p_data": encoded, "p_updated_at": now}
         if invoicebox_id is not UNCHANGED:
-            params["p_invoicebox_id"] = invoicebox_id
-            statement = _CAS_UPDATE_WITH_IB_ID
+            order["p_invoicebox_id"] = invoicebox_id
+        rows = ChangeRows(
+            journal=journal_row(journal),
+            events=tuple(event_row(order_id, version, now, encoded, d) for d in events),
+            outbox=outbox_rows(order_id, outbox, now, claim_outbox_as, lease_seconds),
+            deliveries=claimed_rows(order_id, events, deliveries, now),
+            processed=None if notification_key is None else {"key": notification_key, "order_id": order_id, "at": now},
+            complete=None if complete_outbox is None else {"id": complete_outbox, "order_id": order_id,
+                                                           "result": outbox_result})
         try:
-            with self._write() as conn:
-                if notification_key is not None:
-                    # First, so that a replayed notification is reported as such even when
-                    # the order has moved on since (its version is stale too).
-                    conn.execute(_INSERT_PROCESSED, {"key": notification_key, "order_id": order_id, "at": now})
-                row = conn.execute(statement, params).first()
-                if row is None:
-                    if conn.scalar(select(orders.c.id).where(orders.c.id == order_id)) is None:
+            with self._hot(write=True) as run:  # PostgreSQL: one statement, its own transaction (.changes)
+                row = (update_pg if self._is_postgres else update_sqlite)(run, order, rows)
+                if row is None and not self._is_postgres:
+                    if run.execute(ORDER_EXISTS, {"p_id": order_id}).first() is None:
                         raise OrderNotFoundError(f"no order {order_id!r} in the store")
                     raise ConcurrentUpdateError(order_id, expected_version)
-                self._journal_and_events(conn, journal, order_id, expected_version + 1, now, encoded, events,
-                                         deliveries)
-                insert_outbox(conn, order_id, outbox, now, claim_outbox_as, lease_seconds)
-                if complete_outbox is not None:
-                    done = conn.execute(
-                        update(outbox_table)
-                        .where(
-                            outbox_table.c.id == complete_outbox,
-                            outbox_table.c.order_id == order_id,
-                            outbox_table.c.status.in_((PENDING, CLAIMED)),
-                        )
-                        .values(status=DONE, result=outbox_result, claimed_until=None)
-                    )
-                    if done.rowcount != 1:
-                        raise ConcurrentUpdateError(order_id, expected_version)
+            if row is None:
+                self._raise_missed(order_id, expected_version, notification_key)
         except sa_exc.IntegrityError as error:
             violated = backend.unique_violation(error)
             if notification_key is not None and "processed_notifications.key" in violated:
@@ -319,22 +343,29 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             if backend.is_foreign_key_violation(error):
                 raise OrderNotFoundError(f"no order {order_id!r} in the store") from None
             raise
-        return order_of(row)
+        assert row is not None
+        merchant_order_id, stored_invoicebox_id, variant, created_at = row  # changes.RETURNED
+        return OrderRecord(id=order_id, merchant_order_id=merchant_order_id, variant=variant, state=state,
+                           version=version, invoicebox_id=stored_invoicebox_id, data=data, created_at=created_at,
+                           updated_at=now)
 
-    def _journal_and_events(self, conn: Connection, journal: JournalEntry, order_id: str, version: int,
-                            at: dt.datetime, data: EncodedJSON, events: Sequence[EventDraft],
-                            deliveries: DeliveryClaim | None) -> None:
-        insert_journal_and_events(conn, is_postgres=self._is_postgres, journal=journal, order_id=order_id,
-                                  order_version=version, at=at, data=data, drafts=events)
-        if deliveries is not None:
-            insert_claimed(conn, order_id, events, deliveries, at)
+    def _raise_missed(self, order_id: str, expected_version: int, notification_key: str | None) -> None:
+        """Why a change that wrote nothing missed (PostgreSQL: one more read, on this path only)."""
+        with self._read() as conn:
+            why = conn.execute(WHY_NOT, {"p_id": order_id, "key": notification_key}).one()
+        if notification_key is not None and why.processed:
+            raise DuplicateNotificationError(notification_key, order_id)
+        if not why.known:
+            raise OrderNotFoundError(f"no order {order_id!r} in the store")
+        raise ConcurrentUpdateError(order_id, expected_version)
 
     # --- journal and notifications -------------------------------------------------------
 
     def record_attempt(self, journal: JournalEntry) -> None:
         """Append a journal entry that changes no state: a failed call or a refused action."""
         try:
-            with self._write() as conn:
+            # one statement: on PostgreSQL its own transaction, no BEGIN/COMMIT round trips
+            with self._read() if self._is_postgres else self._write() as conn:
                 insert_journal(conn, journal)
         except sa_exc.IntegrityError as error:
             if backend.is_foreign_key_violation(error):
@@ -344,12 +375,11 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     def journal(self, order_id: str) -> list[JournalEntry]:
         """The order's journal, oldest first (empty for an unknown order)."""
         with self._read() as conn:
-            rows = conn.execute(select(journal_table).where(journal_table.c.order_id == order_id).order_by(journal_table.c.seq))
-            return [journal_entry_of(row) for row in rows]
+            return [journal_entry_of(row) for row in conn.execute(JOURNAL, {"p_id": order_id})]
 
     def is_notification_processed(self, key: str) -> bool:
         with self._read() as conn:
-            return conn.scalar(select(processed_notifications.c.key).where(processed_notifications.c.key == key)) is not None
+            return bool(conn.scalar(IS_PROCESSED, {"key": key}))
 
 def _forget_connections(store_ref: weakref.ref[Store]) -> None:
     store = store_ref()

@@ -1,0 +1,192 @@
+"""The store's hot path on SQLite and PostgreSQL: what a notification sends to the database,
+counts kept by triggers (also under concurrent writers and for rows written by raw SQL), the
+migration of a populated version-2 database, and connections pinged only when they idled."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import db_fixtures
+import pytest
+import sqlalchemy as sa
+from db_fixtures import add, new_order, postgres_schema, step
+from helpers import course_lines, private_customer
+
+from invoicebox_flow.store import SCHEMA_VERSION, Store, backend, utcnow
+from invoicebox_flow.store import schema as tables
+from invoicebox_flow.webhook import NotificationHandler
+
+pytestmark = pytest.mark.every_backend
+db_url, store = db_fixtures.db_url, db_fixtures.store  # the fixtures: SQLite, and PostgreSQL when configured
+
+
+def grouped(url: str) -> dict[str, int]:
+    """How many orders are in each state, counted the slow way: every order read."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tables.orders.c.state, sa.func.count()).group_by(tables.orders.c.state))
+        counted = {state: n for state, n in rows}
+    engine.dispose()
+    return counted
+
+
+# --- a notification, statement by statement ---------------------------------------------------
+
+
+def paid_notification(flow, buyer, receiver, order_id: str) -> tuple[bytes, dict[str, str]]:
+    """The signed notification the sandbox sends for ``order_id``'s payment (caught, not applied)."""
+    order = flow.place(order_id, course_lines(), private_customer(), description="Курс",
+                       notification_url=receiver.url)
+    buyer.pay(order.payment_url)
+    [received] = receiver.wait_for(1)
+    return received.body, {"Content-Type": "application/json", "X-Signature": received.signature or ""}
+
+
+def test_a_notification_is_one_write_when_applied_and_one_read_when_replayed(flow, store, buyer, receiver, db_url):
+    body, headers = paid_notification(flow, buyer, receiver, "HP-1")
+    statements: list[str] = []
+    # a listener makes the store run the very same statements through SQLAlchemy (see store/direct.py)
+    sa.event.listen(store._engine, "before_cursor_execute", lambda *a: statements.append(a[2].lstrip()[:6].upper()))
+    handler = NotificationHandler(flow)
+
+    assert handler.handle(body, headers)[2] == b'{"status":"success"}'
+    if db_url.startswith("postgresql"):
+        # the replay check, the order with its key, then the whole change as one statement
+        assert statements == ["SELECT", "SELECT", "WITH C"]
+    else:
+        assert statements == ["SELECT", "SELECT", "BEGIN ", "INSERT", "UPDATE", "INSERT", "INSERT"]
+    statements.clear()
+    assert handler.handle(body, headers)[2] == b'{"status":"success"}'
+    assert statements == ["SELECT"]  # a replay: one indexed read, nothing written
+    assert flow.get("HP-1").state == "paid"
+    assert [e.trigger for e in store.journal("HP-1")][-1] == "confirm_payment"
+
+
+# --- counts --------------------------------------------------------------------------------------
+
+
+def test_counts_follow_inserts_moves_and_rows_written_without_the_store(store, db_url):
+    for n in range(4):
+        add(store, n)
+    store.update("o-1", 1, state="paid", data={}, journal=step("o-1", "order_placed", "paid"))
+    store.update("o-2", 1, state="order_placed", data={"x": 1}, journal=step("o-2", "order_placed", "order_placed"))
+    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:  # a bulk load or a repair script, in raw SQL
+        order = new_order(9)
+        conn.execute(sa.insert(tables.orders).values(id=order.id, merchant_order_id=order.merchant_order_id,
+                                                     variant=order.variant, state="canceled", version=1, data={},
+                                                     created_at=utcnow(), updated_at=utcnow()))
+        conn.execute(sa.delete(tables.journal).where(tables.journal.c.order_id == "o-3"))
+        conn.execute(sa.delete(tables.orders).where(tables.orders.c.id == "o-3"))
+    engine.dispose()
+    assert store.counts() == grouped(db_url) == {"order_placed": 2, "paid": 1, "canceled": 1}
+
+
+def test_counts_stay_exact_under_concurrent_writers(db_url):
+    store = Store(db_url)
+    threads, per_thread = 4, 15
+    for n in range(threads * per_thread):
+        add(store, n)
+    path = ["awaiting_payment", "paid", "shipped", "paid"]  # back and forth: rows taken both ways round
+    errors: list[BaseException] = []
+
+    def move(first: int) -> None:
+        try:
+            for n in range(first, first + per_thread):
+                state, version = "order_placed", 1
+                for target in path[: 1 + n % len(path)]:
+                    store.update(f"o-{n}", version, state=target, data={}, journal=step(f"o-{n}", state, target))
+                    state, version = target, version + 1
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=move, args=(t * per_thread,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert not errors
+    assert store.counts() == grouped(db_url) == {"awaiting_payment": 15, "paid": 30, "shipped": 15}
+    store.dispose()
+
+
+# --- the migration from version 2 ----------------------------------------------------------------
+
+
+def as_version_2(url: str) -> None:
+    """Turn a current database into what version 2 left: no counts, its indexes, version 2."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        if url.startswith("postgresql"):
+            conn.exec_driver_sql("DROP TRIGGER orders_count ON orders")
+            conn.exec_driver_sql("DROP FUNCTION invoicebox_flow_count_orders()")
+        else:
+            for name in ("insert", "update", "delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER orders_count_{name}")
+        tables.order_state_counts.drop(conn)
+        for index in ("ix_orders_state_created_at_id", "ix_orders_created_at_id", "ix_processed_notifications_order_id",
+                      "ix_fulfilment_decisions_order_id"):
+            conn.exec_driver_sql(f"DROP INDEX {index}")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_state ON orders (state)")
+        conn.exec_driver_sql("CREATE INDEX ix_orders_created_at ON orders (created_at)")
+        conn.execute(sa.delete(tables.schema_version))
+        conn.execute(sa.insert(tables.schema_version).values(version=2, applied_at=utcnow()))
+    engine.dispose()
+
+
+def test_a_populated_version_2_database_is_migrated_with_its_counts(db_url):
+    with Store(db_url) as old:
+        for n in range(6):
+            add(old, n)
+        for n in range(4):
+            old.update(f"o-{n}", 1, state="paid", data={}, journal=step(f"o-{n}", "order_placed", "paid"),
+                       notification_key=f"ib-{n}:completed")
+    as_version_2(db_url)
+    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert "order_state_counts" not in sa.inspect(conn).get_table_names()
+    with Store(db_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.counts() == {"paid": 4, "order_placed": 2}
+        store.update("o-5", 1, state="paid", data={}, journal=step("o-5", "order_placed", "paid"))
+        assert store.counts() == grouped(db_url) == {"paid": 5, "order_placed": 1}
+        assert store.is_notification_processed("ib-3:completed")
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        indexes = {i["name"] for table in ("orders", "processed_notifications", "fulfilment_decisions")
+                   for i in inspector.get_indexes(table)}
+        assert {"ix_orders_state_created_at_id", "ix_orders_created_at_id", "ix_processed_notifications_order_id",
+                "ix_fulfilment_decisions_order_id"} <= indexes
+        assert not indexes & {"ix_orders_state", "ix_orders_created_at"}
+        assert [v for (v,) in conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version"))] == [2, 3]
+    engine.dispose()
+
+
+# --- connections ----------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_connection_is_pinged_only_after_idling_and_replaced_when_dead(monkeypatch):
+    with postgres_schema() as url:
+        store = Store(url)
+        pings: list[float] = []
+        ping = store._engine.dialect.do_ping
+        monkeypatch.setattr(store._engine.dialect, "do_ping", lambda c: pings.append(time.monotonic()) or ping(c))
+        add(store, 1)
+        for _ in range(5):
+            store.get("o-1")
+        assert pings == []  # in steady use: no round trip before each statement
+        backend_pid = store._engine.raw_connection()
+        pid = backend_pid.dbapi_connection.info.backend_pid
+        backend_pid.close()
+        admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:  # the server drops the pooled connection (a restart, a timeout)
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        monkeypatch.setattr(backend, "IDLE_PING_SECONDS", 0.05)
+        time.sleep(0.1)
+        assert store.get("o-1").id == "o-1"  # pinged after idling, found dead, replaced
+        assert len(pings) == 1
+        store.dispose()
+
