@@ -31,19 +31,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _bulk import CUSTOMER, LINES
 from _pg import PG_URL_ENV, pg_schema
 from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox
 
 from invoicebox_flow.engine import OrderFlow
-from invoicebox_flow.models import PrivateCustomer, basket_line
 from invoicebox_flow.store import Store
 from invoicebox_flow.worker import Worker
 
-LINES = [basket_line(sku="BOOK-1", name="Книга «Python»", unit_price="990.00", quantity=2, vat_code="RUS_VAT10",
-                     type="commodity"),
-         basket_line(sku="COURSE-1", name="Онлайн-курс «Python», доступ 90 дней", unit_price="1200.00", quantity=1,
-                     vat_code="RUS_VAT20", type="service")]
-CUSTOMER = PrivateCustomer(name="Анна Смирнова", email="anna@example.org")
 SUCCESS = b'{"status":"success"}'
 
 
