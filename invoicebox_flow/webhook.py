@@ -20,10 +20,11 @@ request's ``X-Request-Id`` — never the key, the token or the body. :func:`make
 the handler in any WSGI server.
 
 The handler applies notifications through anything that has the shop's ``merchant_id``,
-``notification_key``, ``apply_notification`` and ``notification_applied`` (:class:`NotificationSink`):
-:class:`~invoicebox_flow.engine.OrderFlow` is one. A replay — a notification applied already,
-which InvoiceBox sends again when an answer was lost — is answered ``success`` from one read
-before the body is parsed into an order.
+``notification_key``, ``look_up_notification`` and ``apply_notification`` (:class:`NotificationSink`):
+:class:`~invoicebox_flow.engine.OrderFlow` is one. Each notification costs one read: the order
+and whether the notification was processed, looked up before the body is parsed into an order.
+A replay — a notification applied already, which InvoiceBox sends again when an answer was lost —
+is answered ``success`` from that read alone; any other is applied with what it found.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .errors import ConcurrentUpdateError, InvoiceboxFlowError
 from .models import Order
 from .protocol import TEST_NOTIFICATION_ID, NotificationAnswer
 from .signature import is_valid, signature_from_headers
-from .store import DuplicateNotificationError
+from .store import DuplicateNotificationError, NotificationOrder
 
 log = logging.getLogger("invoicebox_flow.webhook")
 
@@ -58,9 +59,11 @@ class NotificationSink(Protocol):
     merchant_id: str | None
     notification_key: str | None
 
-    def apply_notification(self, notification: Order, notification_key: str) -> Answer: ...
+    def look_up_notification(self, notification_key: str, invoicebox_id: str | None,
+                             merchant_order_id: str | None) -> NotificationOrder: ...
 
-    def notification_applied(self, notification_key: str, invoicebox_id: str) -> bool: ...
+    def apply_notification(self, notification: Order, notification_key: str,
+                           found: NotificationOrder | None = None) -> Answer: ...
 
 
 _SUCCESS = jsonutil.dumps({"status": "success"}).encode("utf-8")  # the answer to most notifications
@@ -131,10 +134,13 @@ class NotificationHandler:
         except (ValueError, TypeError, RecursionError):
             # signed, but not JSON (or nested deeper than any order is)
             return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "the body is not an order")
-        ident, status = data.get("id"), data.get("status")
-        if isinstance(ident, str) and isinstance(status, str) and data.get("merchantId") == self.sink.merchant_id \
-                and self.sink.notification_applied(f"{ident}:{status}", ident):
-            return _Verdict(notification_id=ident)  # a replay: nothing more to read or parse
+        ident, status, moid = data.get("id"), data.get("status"), data.get("merchantOrderId")
+        found: NotificationOrder | None = None
+        if isinstance(ident, str) and isinstance(status, str) and data.get("merchantId") == self.sink.merchant_id:
+            found = self.sink.look_up_notification(f"{ident}:{status}", ident or None,
+                                                   moid if isinstance(moid, str) and moid else None)
+            if found.replay:
+                return _Verdict(notification_id=ident)  # nothing more to read or parse
         try:
             notification = Order.from_json(data)
         except (ValueError, TypeError, KeyError, RecursionError, InvoiceboxFlowError):
@@ -146,14 +152,17 @@ class NotificationHandler:
             log.info("monitoring test notification verified")
             return _Verdict(notification_id=ident)
         key = f"{notification.id}:{notification.status}"
+        if (notification.id, notification.merchant_order_id or None, key) != (ident, moid or None, f"{ident}:{status}"):
+            found = None  # (the model reads the same strings; this only guards that assumption)
         for _ in range(self.max_attempts):
             try:
-                status, code = self.sink.apply_notification(notification, key)
+                status, code = self.sink.apply_notification(notification, key, found)
             except DuplicateNotificationError:
                 # a copy that raced in at the same moment was applied: the documented success
                 return _Verdict(notification_id=ident)
             except ConcurrentUpdateError:
-                continue  # another worker changed the order meanwhile: decide again on fresh data
+                found = None  # another worker changed the order meanwhile: decide again on fresh data
+                continue
             return _Verdict(code if status == "error" else None, notification_id=ident)
         return _Verdict(NotificationAnswer.OUT_OF_SERVICE.value, "the order is busy; retry later", notification_id=ident)
 

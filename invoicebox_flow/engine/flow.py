@@ -32,7 +32,7 @@ import attrs
 from ..errors import IllegalTransitionError, ValidationError
 from ..flows import DOCUMENTED_FLOW, FlowDefinition, Origin, Variant
 from ..models import BasketItem, LegalCustomer, Order, PrivateCustomer, RefundableItem
-from ..store import JournalEntry, Store
+from ..store import JournalEntry, NotificationOrder, Store
 from ..webhook import Answer, NotificationHandler
 from .arguments import actor as actor_name
 from .arguments import count, flag, journal_detail, optional_flag, strict_methods
@@ -304,13 +304,17 @@ class OrderFlow:
         """
         return NotificationHandler(self).handle(raw_body, headers)
 
-    def apply_notification(self, notification: Order, notification_key: str) -> Answer:
-        """Apply a verified notification. Returns ``("success", None)`` or ``("error", code)``."""
-        return self._notifications.apply(notification, notification_key)
+    def look_up_notification(self, notification_key: str, invoicebox_id: str | None,
+                             merchant_order_id: str | None) -> NotificationOrder:
+        """A notification's order (by its InvoiceBox id or its ``merchantOrderId``) and whether
+        it was applied already (``.replay``), in one read."""
+        return self._notifications.look_up(notification_key, invoicebox_id, merchant_order_id)
 
-    def notification_applied(self, notification_key: str, invoicebox_id: str) -> bool:
-        """Whether that notification of InvoiceBox order ``invoicebox_id`` was applied already."""
-        return self._notifications.applied(notification_key, invoicebox_id)
+    def apply_notification(self, notification: Order, notification_key: str,
+                           found: NotificationOrder | None = None) -> Answer:
+        """Apply a verified notification. Returns ``("success", None)`` or ``("error", code)``.
+        ``found``: what :meth:`look_up_notification` read for it, to spare reading it again."""
+        return self._notifications.apply(notification, notification_key, found)
 
     def confirm_facts(self, order_id: str, issuer: Issuer) -> OrderView:
         """Match the receipts and documents the order expects with the ones InvoiceBox's side

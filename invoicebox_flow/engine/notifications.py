@@ -47,10 +47,11 @@ class Notifications:
     core: Core
     calls: Calls
 
-    def apply(self, notification: Order, key: str) -> Answer:
-        """Apply a verified notification once. ``key`` names it in processed notifications."""
-        found = self.core.store.notification_orders(notification.id or None, notification.merchant_order_id or None,
-                                                    key)  # the order and the key, in one read
+    def apply(self, notification: Order, key: str, found: NotificationOrder | None = None) -> Answer:
+        """Apply a verified notification once. ``key`` names it in processed notifications;
+        ``found`` is what :meth:`look_up` read for it (read here when not given)."""
+        if found is None:
+            found = self.look_up(key, notification.id or None, notification.merchant_order_id or None)
         snap, answer = self._find(notification, found)
         if snap is None:
             return answer
@@ -66,10 +67,9 @@ class Notifications:
             return SUCCESS  # nothing for us to do; an error answer would only make it retry
         return self._confirmed_status(snap, trigger, key)
 
-    def applied(self, key: str, invoicebox_id: str) -> bool:
-        """Whether the notification ``key`` of InvoiceBox order ``invoicebox_id`` was applied (a
-        replay: answered success before anything else is read or parsed)."""
-        return self.core.store.notification_applied(key, invoicebox_id)
+    def look_up(self, key: str, invoicebox_id: str | None, merchant_order_id: str | None) -> NotificationOrder:
+        """The notification's order by either id and whether ``key`` is processed, in one read."""
+        return self.core.store.notification_orders(invoicebox_id, merchant_order_id, key)
 
     def _find(self, notification: Order, found: NotificationOrder) -> tuple[Snapshot | None, Answer]:
         record = found.by_invoicebox_id if notification.id else None

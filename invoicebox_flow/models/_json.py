@@ -225,6 +225,22 @@ def json_specs(cls: type) -> tuple[tuple[attrs.Attribute[Any], str, JsonSpec], .
     return specs
 
 
+_PLANS: dict[type, tuple[tuple[tuple[str, str, Callable[[Any], Any] | None], ...], frozenset[str]]] = {}
+
+
+def _reading_plan(cls: type) -> tuple[tuple[tuple[str, str, Callable[[Any], Any] | None], ...], frozenset[str]]:
+    """How ``from_json`` reads a model class: (argument, JSON key, the codec's load or None where
+    the attribute's converter is that same function and will run anyway), and the keys it knows."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        specs = json_specs(cls)
+        steps = tuple((field.alias or field.name, key, None if spec.codec.load is field.converter else spec.codec.load)
+                      for field, key, spec in specs)
+        known = frozenset(key for _, key, _ in specs) | ({"type"} if getattr(cls, "JSON_TYPE", None) is not None else set())
+        plan = _PLANS[cls] = (steps, known)
+    return plan
+
+
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(value or {})
 
@@ -286,24 +302,27 @@ class JsonModel:
         """Read a server object leniently: missing keys become ``None``, unknown ones go to ``extra``."""
         if not isinstance(data, Mapping):
             raise wrong(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+        plan, known = _reading_plan(cls)
         token = _READING.set(True)
         try:
             kwargs: dict[str, Any] = {}
-            known = {"type"} if cls.JSON_TYPE is not None else set()
             nulls = set()
-            for field, key, spec in json_specs(cls):
-                known.add(key)
+            for name, key, load in plan:
                 value = data.get(key)
                 if value is None:
                     if key in data:
                         nulls.add(key)
-                    kwargs[field.alias or field.name] = None
-                    continue
-                try:
-                    kwargs[field.alias or field.name] = spec.codec.load(value)
-                except ValidationError as error:
-                    raise prefixed(error, key) from None
-            kwargs["extra"] = {key: _plain_copy(value) for key, value in data.items() if key not in known}
+                elif load is _plain_copy:
+                    if isinstance(value, (dict, list)):
+                        value = copy.deepcopy(value)
+                elif load is not None:
+                    try:
+                        value = load(value)
+                    except ValidationError as error:
+                        raise prefixed(error, key) from None
+                kwargs[name] = value
+            kwargs["extra"] = {} if known.issuperset(data) else {
+                key: _plain_copy(value) for key, value in data.items() if key not in known}
             kwargs["json_nulls"] = nulls
             kwargs.update(cls._read_type(data))
             return cls(**kwargs)

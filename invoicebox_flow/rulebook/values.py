@@ -49,6 +49,8 @@ def decimals_of(number: Decimal) -> int:
 def number_or_reason(value: object, *, max_decimals: int | None = None) -> Decimal | str:
     """``value`` as a finite ``Decimal`` below 10**18 in magnitude (and with at most
     ``max_decimals`` decimals, when given), or the reason it is not one (for checks that collect)."""
+    if type(value) is Decimal and max_decimals is None and value.is_finite() and -_LIMIT < value < _LIMIT:
+        return value  # what JSON reading gives: the common case, decided in one line
     if isinstance(value, float):
         return (f"money and quantities are never float (got {value!r}); pass a Decimal, an int or a str, "
                 "and parse JSON with jsonutil.loads")

@@ -18,8 +18,8 @@ them is on, :func:`watched` says so and the store runs the same statements throu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import attrs
@@ -27,6 +27,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from .connections import Held, HotConnections
 
 Processor = Callable[[Any], Any] | None
 
@@ -45,13 +47,14 @@ class Prepared:
     _results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, conversion) where there is one
 
     @classmethod
-    def of(cls, statement: ClauseElement, dialect: Dialect) -> Prepared:
+    def of(cls, statement: ClauseElement, dialect: Dialect,
+           shared: Callable[[Any, Processor], Processor] = lambda _type, process: process) -> Prepared:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         params: dict[str, tuple[Processor, Any]] = {}
         for bind, name in compiled.bind_names.items():
             constant = _GIVEN if bind.required else bind.effective_value
-            params[name] = (bind.type.dialect_impl(dialect).bind_processor(dialect), constant)
+            params[name] = (shared(bind.type, bind.type.dialect_impl(dialect).bind_processor(dialect)), constant)
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(params)
         columns = getattr(statement, "exported_columns", ())
         processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
@@ -73,6 +76,22 @@ class Prepared:
         return values
 
 
+def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` that gives the last result again for the same object: one change writes one
+    moment into several rows (the order's, its journal entry's, its event's), converted once."""
+    last: list[tuple[Any, Any]] = [(_GIVEN, None)]
+
+    def remembered(value: Any) -> Any:
+        seen, result = last[0]  # one read of a tuple: safe across threads
+        if seen is value:
+            return result
+        result = process(value)
+        last[0] = (value, result)  # (holding ``value`` keeps its identity from being reused)
+        return result
+
+    return remembered
+
+
 _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")  # where SQLAlchemy logs statements
 
 
@@ -84,21 +103,32 @@ def watched(engine: Engine) -> bool:
 
 
 class Statements:
-    """An engine's hot statements, each compiled on first use and kept."""
+    """An engine's hot statements, each compiled on first use and kept. The conversion of a
+    moment (``remember``: the store's UTC date-time type) is shared by all of them and remembers
+    its last value."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, remember: type[Any]) -> None:
         self.engine = engine
         self._prepared: dict[Any, Prepared] = {}
+        self._remember = remember
+        self._moment: Processor = None
 
     def __getitem__(self, statement: Any) -> Prepared:
         prepared = self._prepared.get(statement)
         if prepared is None:
-            prepared = self._prepared[statement] = Prepared.of(statement, self.engine.dialect)
+            prepared = self._prepared[statement] = Prepared.of(statement, self.engine.dialect, self._shared)
         return prepared
+
+    def _shared(self, kind: Any, process: Processor) -> Processor:
+        if process is None or not isinstance(kind, self._remember):
+            return process
+        if self._moment is None:
+            self._moment = _remembering(process)
+        return self._moment
 
 
 class Results(Protocol):
-    """What running a statement gives back (a SQLAlchemy ``CursorResult`` is one)."""
+    """What running a statement gives back."""
 
     @property
     def rowcount(self) -> int: ...
@@ -106,6 +136,11 @@ class Results(Protocol):
     def first(self) -> Any: ...
 
     def all(self) -> Sequence[Any]: ...
+
+    def deferred(self) -> tuple[Sequence[Any], Callable[[Sequence[Any]], Sequence[Any]]]:
+        """The rows as the driver gave them, and what converts one into a row of :meth:`all`
+        (for a caller that may need none of them converted)."""
+        ...
 
 
 class Runner(Protocol):
@@ -116,13 +151,13 @@ class Runner(Protocol):
 
 
 class Cursor:
-    """One checked-out driver connection running prepared statements."""
+    """One hot connection running prepared statements (see :class:`Unit`)."""
 
-    def __init__(self, statements: Statements, connection: Any) -> None:
+    def __init__(self, statements: Statements, held: Held) -> None:
         self._statements = statements
         self._dialect = statements.engine.dialect
-        self._connection = connection  # the pool's proxy of the driver connection
-        self._cursor = connection.cursor()
+        self._held = held
+        self._cursor = held.dbapi.cursor()
         self._prepared: Prepared | None = None
 
     def execute(self, statement: Any, values: Mapping[str, Any]) -> Results:
@@ -135,8 +170,8 @@ class Cursor:
         try:
             self._cursor.execute(sql, parameters)
         except self._dialect.loaded_dbapi.Error as error:
-            if self._dialect.is_disconnect(error, self._connection.dbapi_connection, self._cursor):
-                self._connection.invalidate(error)  # the pool connects anew
+            if self._dialect.is_disconnect(error, self._held.dbapi, self._cursor):
+                self._held.broken = True  # never reused: the next unit of work connects anew
             raise sa_exc.DBAPIError.instance(sql, parameters, error, self._dialect.loaded_dbapi.Error) from None
 
     def first(self) -> list[Any] | None:
@@ -146,6 +181,10 @@ class Cursor:
     def all(self) -> list[list[Any]]:
         assert self._prepared is not None
         return [self._prepared.row(raw) for raw in self._cursor.fetchall()]
+
+    def deferred(self) -> tuple[list[Any], Callable[[Sequence[Any]], Sequence[Any]]]:
+        assert self._prepared is not None
+        return self._cursor.fetchall(), self._prepared.row
 
     @property
     def rowcount(self) -> int:
@@ -159,35 +198,97 @@ class Through:
     connection: Connection
 
     def execute(self, statement: Any, values: Mapping[str, Any]) -> Results:
-        return self.connection.execute(statement, dict(values))
+        return _Converted(self.connection.execute(statement, dict(values)))
 
 
-@contextmanager
-def checkout(statements: Statements, lock: AbstractContextManager[Any], *, autocommit: bool = False,
-             begin: str | None = None) -> Iterator[Cursor]:
-    """A pooled driver connection for one unit of work. ``autocommit`` (PostgreSQL): each
-    statement is its own transaction. ``begin``: the statement that opens the transaction
-    (SQLite ``BEGIN IMMEDIATE``), committed when the block ends, rolled back on an error. With
-    neither, the block runs single statements (SQLite commits each by itself)."""
-    engine = statements.engine
-    with lock:
-        connection = engine.raw_connection()
-        dbapi: Any = connection.dbapi_connection
+@attrs.define
+class _Converted:
+    """SQLAlchemy's result, whose rows are converted already."""
+
+    result: Any
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.result.rowcount)
+
+    def first(self) -> Any:
+        return self.result.first()
+
+    def all(self) -> Sequence[Any]:
+        return list(self.result.all())
+
+    def deferred(self) -> tuple[Sequence[Any], Callable[[Sequence[Any]], Sequence[Any]]]:
+        return self.result.all(), _as_is
+
+
+def _as_is(row: Sequence[Any]) -> Sequence[Any]:
+    return row
+
+
+class Unit:
+    """One unit of work on a hot connection (:mod:`.connections`), as ``with Unit(...) as cursor``.
+
+    ``autocommit`` (PostgreSQL): each statement is its own transaction. ``begin``: the statement
+    that opens the transaction (SQLite ``BEGIN IMMEDIATE``), committed when the block ends and
+    rolled back on an error. With neither, the block runs single statements (SQLite commits each
+    by itself). ``translate`` turns a driver error into the store's own (a busy database), or
+    returns None. A class rather than a generator: it runs on every read and write."""
+
+    __slots__ = ("_autocommit", "_begin", "_connections", "_held", "_lock", "_statements", "_translate")
+
+    def __init__(self, statements: Statements, connections: HotConnections, lock: AbstractContextManager[Any], *,
+                 autocommit: bool, begin: str | None,
+                 translate: Callable[[sa_exc.DBAPIError], Exception | None]) -> None:
+        self._statements = statements
+        self._connections = connections
+        self._lock = lock
+        self._autocommit = autocommit
+        self._begin = begin
+        self._translate = translate
+        self._held: Held | None = None
+
+    def __enter__(self) -> Cursor:
+        self._lock.__enter__()
         try:
-            if autocommit:
-                dbapi.autocommit = True
-            cursor = Cursor(statements, connection)
-            if begin is None:
-                yield cursor
-                return
-            cursor._run(begin, ())
-            try:
-                yield cursor
-            except BaseException:
-                dbapi.rollback()
-                raise
-            cursor._run("COMMIT", ())
+            held = self._held = self._connections.take()
+            if self._autocommit and not held.dbapi.autocommit:
+                held.dbapi.autocommit = True  # the hot path's connections stay in autocommit
+            cursor = Cursor(self._statements, held)
+            if self._begin is not None:
+                cursor._run(self._begin, ())
+            return cursor
+        except BaseException as error:
+            self._release()
+            self._raise_translated(error)
+            raise
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
+        try:
+            if self._begin is not None:
+                held = self._held
+                assert held is not None
+                if error is None:
+                    Cursor(self._statements, held)._run("COMMIT", ())
+                elif not held.broken:
+                    held.dbapi.rollback()
+        except BaseException as failed:
+            self._release()
+            self._raise_translated(failed)
+            raise
+        self._release()
+        if error is not None:
+            self._raise_translated(error)
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        try:
+            if held is not None:
+                self._connections.give(held)
         finally:
-            if autocommit and connection.is_valid:
-                dbapi.autocommit = False  # as the pool hands it to SQLAlchemy
-            connection.close()
+            self._lock.__exit__(None, None, None)
+
+    def _raise_translated(self, error: BaseException) -> None:
+        if isinstance(error, sa_exc.DBAPIError):
+            translated = self._translate(error)
+            if translated is not None:
+                raise translated from error

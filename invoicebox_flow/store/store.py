@@ -17,7 +17,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import attrs
@@ -29,6 +29,7 @@ from .. import jsonutil
 from ..errors import ConcurrentUpdateError, OrderNotFoundError, ValidationError
 from . import backend, direct, migrations
 from .changes import ChangeRows, insert_pg, insert_sqlite, update_pg, update_sqlite
+from .connections import HotConnections
 from .counts import COUNTS
 from .decisions import FulfilmentDecisions
 from .deliveries import DeliveryQueue, claimed_rows
@@ -37,7 +38,6 @@ from .events import EventLog, event_row
 from .exceptions import DuplicateNotificationError
 from .outbox import OutboxQueue
 from .reads import (
-    APPLIED,
     FIND,
     GET_ORDER,
     IS_PROCESSED,
@@ -59,7 +59,7 @@ from .records import (
     utcnow,
 )
 from .rows import check_journal, duplicate_error, insert_journal, journal_entry_of, journal_row, order_of, outbox_rows
-from .schema import EncodedJSON, orders, schema_version
+from .schema import EncodedJSON, UTCDateTime, orders, schema_version
 
 # Aliased: ``journal`` is also a method and a parameter name of the Store.
 
@@ -97,7 +97,8 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
                              if parsed.get_backend_name() == "postgresql" else self._engine)
         self._is_postgres = parsed.get_backend_name() == "postgresql"
         self._transaction_lock = backend.process_lock(parsed)
-        self._statements = direct.Statements(self._engine)
+        self._statements = direct.Statements(self._engine, remember=UTCDateTime)
+        self._hot_connections = HotConnections(self._engine, ping_idle=self._is_postgres)
         self._schema_lock = threading.Lock()
         self._schema_ready = threading.Event()
         os.register_at_fork(after_in_child=functools.partial(_forget_connections, weakref.ref(self)))
@@ -118,6 +119,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
 
     def dispose(self) -> None:
         """Close every pooled connection. The store reconnects if used again."""
+        self._hot_connections.dispose()
         self._engine.dispose()
 
     # --- transactions --------------------------------------------------------------------
@@ -138,26 +140,25 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
                 self._write_engine.connect() as conn, conn.begin():
             yield conn
 
-    @contextmanager
-    def _hot(self, *, write: bool = False) -> Iterator[Runner]:
-        """The hot path's unit of work: statements on the driver's own cursor (:mod:`.direct`),
-        or through SQLAlchemy while the engine is watched. A write is a ``BEGIN IMMEDIATE``
-        transaction on SQLite; on PostgreSQL every statement here is its own transaction."""
-        if direct.watched(self._engine):
-            with self._write() if write and not self._is_postgres else self._read() as conn:
-                yield Through(conn)
-            return
+    def _hot(self, *, write: bool = False) -> AbstractContextManager[Runner]:
+        """The hot path's unit of work: statements on the driver's own cursor and on the hot
+        path's own connections (:mod:`.direct`, :mod:`.connections`), or through SQLAlchemy
+        while the engine is watched. A write is a ``BEGIN IMMEDIATE`` transaction on SQLite; on
+        PostgreSQL every statement here is its own transaction."""
         self._ensure_schema()
-        begin = "BEGIN IMMEDIATE" if write and not self._is_postgres else None
-        try:
-            with direct.checkout(self._statements, self._transaction_lock, autocommit=self._is_postgres,
-                                 begin=begin) as cursor:
-                yield cursor
-        except sa_exc.DBAPIError as error:  # as translate_busy does, one context manager less
-            busy = backend.busy_error(error, self._busy_timeout)
-            if busy is not None:
-                raise busy from error
-            raise
+        if direct.watched(self._engine):
+            return self._through(write=write and not self._is_postgres)
+        return direct.Unit(self._statements, self._hot_connections, self._transaction_lock,
+                           autocommit=self._is_postgres, begin="BEGIN IMMEDIATE" if write and not self._is_postgres
+                           else None, translate=self._busy)
+
+    @contextmanager
+    def _through(self, *, write: bool) -> Iterator[Runner]:
+        with self._write() if write else self._read() as conn:
+            yield Through(conn)
+
+    def _busy(self, error: sa_exc.DBAPIError) -> Exception | None:
+        return backend.busy_error(error, self._busy_timeout)
 
     def _ensure_schema(self) -> None:
         if self._schema_ready.is_set():
@@ -238,26 +239,11 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     def notification_orders(self, invoicebox_id: str | None, merchant_order_id: str | None,
                             key: str) -> NotificationOrder:
         """In one read: the order with ``invoicebox_id``, the order with ``merchant_order_id``,
-        and whether the notification ``key`` is processed."""
-        by_ib = by_moid = None
-        processed = False
+        and whether the notification ``key`` is processed (``.replay``: applied already)."""
         with self._hot() as run:
-            found = run.execute(NOTIFICATION_ORDERS, {"ib": invoicebox_id, "moid": merchant_order_id, "key": key}).all()
-        for row in found:
-            processed = bool(row[-1])
-            record = order_of(row)
-            if invoicebox_id is not None and record.invoicebox_id == invoicebox_id:
-                by_ib = record
-            if merchant_order_id is not None and record.merchant_order_id == merchant_order_id:
-                by_moid = record
-        return NotificationOrder(by_ib, by_moid, processed)
-
-    def notification_applied(self, key: str, invoicebox_id: str) -> bool:
-        """Whether the notification ``key`` was applied to the order with ``invoicebox_id``: a
-        replay, answered from one read of two unique indexes."""
-        with self._hot() as run:
-            row = run.execute(APPLIED, {"key": key, "ib": invoicebox_id}).first()
-        return bool(row and row[0])
+            rows, convert = run.execute(NOTIFICATION_ORDERS, {"ib": invoicebox_id, "moid": merchant_order_id,
+                                                              "key": key}).deferred()
+        return NotificationOrder(rows, convert, invoicebox_id, merchant_order_id)
 
     def list_orders(self, *, state: str | None = None, limit: int = 100, offset: int = 0) -> list[OrderRecord]:
         """Orders, newest first, optionally only those in ``state``."""
@@ -385,6 +371,6 @@ def _forget_connections(store_ref: weakref.ref[Store]) -> None:
     store = store_ref()
     if store is not None:
         # The parent's connections must not be used (or closed) by the child.
-        store._engine.dispose(close=False)
+        store._engine.dispose(close=False)  # (the hot path's connections forget theirs when next used)
 
 
