@@ -23,7 +23,7 @@ import copy
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 import attrs
 
@@ -234,7 +234,8 @@ def _reading_plan(cls: type) -> tuple[tuple[tuple[str, str, Callable[[Any], Any]
     plan = _PLANS.get(cls)
     if plan is None:
         specs = json_specs(cls)
-        steps = tuple((field.alias or field.name, key, None if spec.codec.load is field.converter else spec.codec.load)
+        steps = tuple((field.alias or field.name, key,
+                       None if spec.codec.load is cast(Any, field.converter) else spec.codec.load)
                       for field, key, spec in specs)
         known = frozenset(key for _, key, _ in specs) | ({"type"} if getattr(cls, "JSON_TYPE", None) is not None else set())
         plan = _PLANS[cls] = (steps, known)
