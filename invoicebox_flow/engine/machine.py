@@ -82,6 +82,25 @@ class _Cursor:
         return held
 
 
+# (machine, state, trigger) -> the destination, where nothing but the state decides it
+_UNGUARDED: dict[tuple[Any, str, str], str | None] = {}
+
+
+def _unguarded(machine: Any, state: str, trigger: str) -> str | None:
+    """Where ``trigger`` leads from ``state`` when its transitions from there have no condition
+    at all (no guard or ``unless``, no run-time choice): what `transitions` would decide, without firing it."""
+    key = (machine, state, trigger)
+    if key in _UNGUARDED:
+        return _UNGUARDED[key]
+    event = machine.events.get(trigger)
+    candidates = event.transitions.get(state) if event is not None else None
+    dest = None
+    if candidates and not any(t.conditions or t.prepare or t.before or t.after for t in candidates):
+        dest = candidates[0].dest if candidates[0].dest is not None else state
+    _UNGUARDED[key] = dest
+    return dest
+
+
 def next_state(lifecycle: Lifecycle, state: str, trigger: str, *, order_id: str = "?", target: str | None = None,
                conditions: Mapping[str, Condition] = BUILT_IN_CONDITIONS,
                view: Callable[[], Any] | None = None) -> str:
@@ -91,6 +110,10 @@ def next_state(lifecycle: Lifecycle, state: str, trigger: str, *, order_id: str 
     order's view to guards (built only if a guard is consulted).
     """
     machine = lifecycle_machine(lifecycle)
+    if target is None:
+        known = _unguarded(machine, state, trigger)
+        if known is not None:
+            return known
     event = machine.events.get(trigger)
     if event is None:
         raise IllegalTransitionError(order_id, trigger, state, lifecycle.allowed(state),

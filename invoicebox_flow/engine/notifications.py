@@ -93,7 +93,7 @@ class Notifications:
                 self.core.commit(snap, Change(Trigger.REFUSE_SHIPPING, "invoicebox-notification",
                                               doc=paid_document(snap, notification), notification_key=key))
                 return _error(NotificationAnswer.SHIPPING_UNAVAILABLE)
-            self.confirm_payment(snap, notification, actor="invoicebox-notification", key=key)
+            self._record_payment(snap, notification, actor="invoicebox-notification", key=key)
             return SUCCESS
         if snap.state in lifecycle.paid_states:
             # the same payment told again, or another InvoiceBox order of an order paid already
@@ -111,7 +111,7 @@ class Notifications:
                         snap.id, trigger, exc)
             return _error(NotificationAnswer.OUT_OF_SERVICE)
         if remote.status == OrderStatus.COMPLETED.value:
-            self.confirm_payment(snap, remote, actor="reconcile", key=None)
+            self._record_payment(snap, remote, actor="reconcile", key=None)
         elif _STATUS_TRIGGERS.get(remote.status) == trigger:
             self.core.commit(snap, Change(trigger, "invoicebox-notification", request_id=remote.request_id,
                                           notification_key=key))
@@ -123,14 +123,20 @@ class Notifications:
     def confirm_payment(self, snap: Snapshot, remote: Order, *, actor: str, key: str | None) -> OrderView:
         """Record the payment; an order of online services that ships on payment gets its
         shipment queued in the same transaction and made right after it."""
+        shipped, paid = self._record_payment(snap, remote, actor=actor, key=key)
+        return shipped or self.core.view(paid)
+
+    def _record_payment(self, snap: Snapshot, remote: Order, *, actor: str,
+                        key: str | None) -> tuple[OrderView | None, Snapshot]:
+        """:meth:`confirm_payment` without building the order's view (a notification is answered
+        without one): the view of the automatic shipment if one was made, and the paid order."""
         follow_up = self.calls.follow_up(AUTO_SHIP, snap.id) if snap.doc.auto_ship else None
         work = OutboxWork(add=(follow_up,), claim_as=self.calls.worker_id) if follow_up else OutboxWork()
         paid = self.core.commit(snap, Change(
             Trigger.CONFIRM_PAYMENT, actor, doc=paid_document(snap, remote), notification_key=key, outbox=work,
             detail={"paidAt": remote.paid_at.isoformat() if remote.paid_at else None}))
-        if follow_up is not None:
-            return self.calls.run_claimed(snap.id, follow_up.key, inline=True) or self.core.view(paid)
-        return self.core.view(paid)
+        shipped = self.calls.run_claimed(snap.id, follow_up.key, inline=True) if follow_up is not None else None
+        return shipped, paid
 
     def sync(self, order_id: str) -> OrderView:
         """Ask InvoiceBox what it knows and catch up. An order awaiting payment: paid (a lost
