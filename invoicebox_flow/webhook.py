@@ -105,7 +105,7 @@ class NotificationHandler:
         self.max_attempts = max_attempts
 
     def handle(self, raw_body: bytes, headers: Headers) -> HttpAnswer:
-        headers = headers if isinstance(headers, Mapping) else list(headers)
+        headers = headers if isinstance(headers, (dict, list, Mapping)) else list(headers)
         request_id = _header(headers, REQUEST_ID_HEADER)
         try:
             verdict = self._handle(raw_body, headers)
@@ -121,14 +121,16 @@ class NotificationHandler:
     def _handle(self, raw_body: bytes, headers: Headers) -> _Verdict:
         if not isinstance(raw_body, (bytes, bytearray)) or len(raw_body) > MAX_BODY_BYTES:
             return _Verdict(NotificationAnswer.SIGNATURE_ERROR.value, "body missing or too large")
-        signature = signature_from_headers(headers if isinstance(headers, Mapping) else list(headers))
+        signature = signature_from_headers(headers if isinstance(headers, (dict, list, Mapping))
+                                           else list(headers))
+        body = bytes(raw_body)  # (a bytearray could change between the check and the parse)
         # the signature is checked over the exact bytes received, before anything is parsed
         assert self.sink.notification_key is not None
-        if not is_valid(bytes(raw_body), signature, self.sink.notification_key):
+        if not is_valid(body, signature, self.sink.notification_key):
             return _Verdict(NotificationAnswer.SIGNATURE_ERROR.value,
                             reason="X-Signature missing" if signature is None else "X-Signature does not match")
         try:
-            data = jsonutil.loads(bytes(raw_body))
+            data = jsonutil.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
         except (ValueError, TypeError, RecursionError):

@@ -247,3 +247,32 @@ def test_a_forked_child_makes_its_own_connections_and_leaves_the_parents_alone(s
     assert os.waitstatus_to_exitcode(status) == 0
     assert store._hot_connections._idle == [parents]
     assert store.get("o-1").state == "paid"  # the parent's connection still works and sees the child's write
+
+
+def test_threads_beyond_the_limit_wait_their_turn_and_never_hold_more_than_it(db_url):
+    from invoicebox_flow.store.connections import HotConnections
+
+    engine = sa.create_engine(db_url, pool_size=2, max_overflow=0, pool_timeout=10)
+    connections = HotConnections(engine, ping_idle=False)
+    holding, most, lock = [0], [0], threading.Lock()
+
+    def work() -> None:
+        for _ in range(30):
+            held = connections.take()
+            with lock:
+                holding[0] += 1
+                most[0] = max(most[0], holding[0])
+            time.sleep(0.001)
+            with lock:
+                holding[0] -= 1
+            connections.give(held)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert most[0] == 2  # the limit was reached and never passed
+    assert connections._in_use == 0 and len(connections._idle) == 2
+    connections.dispose()
+    engine.dispose()

@@ -65,39 +65,38 @@ class HotConnections:
 
     def _forget(self) -> None:
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)  # signalled when one is given back at the limit
         self._idle: list[Held] = []
-        self._in_use = threading.BoundedSemaphore(self._limit)
+        self._in_use = 0
+        self._waiting = 0
         self._generation = 0
         self._pid = os.getpid()
 
     def take(self) -> Held:
         if os.getpid() != self._pid:
             self._forget()  # a forked child: the parent's connections are not ours to use or close
-        if not self._in_use.acquire(timeout=self._timeout):
-            raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s "
-                                      f"({self._limit} in use); the pool's limit applies to the hot path too")
+        with self._lock:  # one lock round per take: counting and popping together
+            if self._in_use >= self._limit:
+                self._wait_for_one()
+            self._in_use += 1
+            held = self._idle.pop() if self._idle else None
         try:
-            return self._reused() or self._new()
+            return (self._usable(held) if held is not None else None) or self._reused() or self._new()
         except BaseException:
-            self._in_use.release()
+            self._returned(None)
             raise
 
     def give(self, held: Held) -> None:
-        try:
-            if held.borrowed is not None:
-                held.borrowed.close()
-                return
-            if held.broken or held.generation != self._generation or os.getpid() != self._pid:
-                self._close(held)
-                return
-            held.returned = time.monotonic()
-            with self._lock:
-                if len(self._idle) < self._keep:
-                    self._idle.append(held)
-                    return
+        if held.borrowed is not None:
+            held.borrowed.close()
+            self._returned(None)
+        elif held.broken or held.generation != self._generation or os.getpid() != self._pid:
+            self._returned(None)
             self._close(held)
-        finally:
-            self._in_use.release()
+        else:
+            held.returned = time.monotonic()
+            if not self._returned(held):
+                self._close(held)
 
     def dispose(self) -> None:
         """Close the idle connections; those in use are closed when they are given back."""
@@ -107,23 +106,52 @@ class HotConnections:
         for held in idle:
             self._close(held)
 
+    def _wait_for_one(self) -> None:
+        """(Holding the lock.) Wait until fewer than the limit are in use, as long as the pool would."""
+        self._waiting += 1
+        try:
+            if not self._freed.wait_for(lambda: self._in_use < self._limit, timeout=self._timeout):
+                raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s "
+                                          f"({self._limit} in use); the pool's limit applies to the hot path too")
+        finally:
+            self._waiting -= 1
+
+    def _returned(self, held: Held | None) -> bool:
+        """Count one back; keep ``held`` idle if there is room (whether it was kept)."""
+        with self._lock:
+            self._in_use -= 1
+            kept = False
+            if held is not None and len(self._idle) < self._keep:
+                self._idle.append(held)
+                kept = True
+            if self._waiting:
+                self._freed.notify()
+        return kept
+
     def _reused(self) -> Held | None:
+        """The next idle connection that is still usable, or None."""
         while True:
             with self._lock:
                 if not self._idle:
                     return None
                 held = self._idle.pop()
-            now = time.monotonic()
-            if now - held.created > backend.RECYCLE_SECONDS:
-                self._close(held)
-                continue
-            if self._ping_idle and now - held.returned >= backend.IDLE_PING_SECONDS:
-                try:
-                    self._engine.dialect.do_ping(held.dbapi)
-                except self._engine.dialect.loaded_dbapi.Error:
-                    self._close(held)  # dead while idle: make another
-                    continue
-            return held
+            usable = self._usable(held)
+            if usable is not None:
+                return usable
+
+    def _usable(self, held: Held) -> Held | None:
+        """``held`` if it is young enough and, after idling, answers a ping; closed otherwise."""
+        now = time.monotonic()
+        if now - held.created > backend.RECYCLE_SECONDS:
+            self._close(held)
+            return None
+        if self._ping_idle and now - held.returned >= backend.IDLE_PING_SECONDS:
+            try:
+                self._engine.dialect.do_ping(held.dbapi)
+            except self._engine.dialect.loaded_dbapi.Error:
+                self._close(held)  # dead while idle: make another
+                return None
+        return held
 
     def _new(self) -> Held:
         proxy = self._engine.raw_connection()
