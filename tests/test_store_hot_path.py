@@ -4,6 +4,7 @@ migration of a populated version-2 database, and connections pinged only when th
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -12,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 from db_fixtures import add, new_order, postgres_schema, step
 from helpers import course_lines, private_customer
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from invoicebox_flow.store import SCHEMA_VERSION, Store, backend, utcnow
 from invoicebox_flow.store import schema as tables
@@ -276,3 +279,19 @@ def test_threads_beyond_the_limit_wait_their_turn_and_never_hold_more_than_it(db
     assert connections._in_use == 0 and len(connections._idle) == 2
     connections.dispose()
     engine.dispose()
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_a_moment_is_written_to_sqlite_as_sqlalchemys_datetime_writes_its_utc_time(moment):
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    written = tables.UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    reference = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assume(moment.utcoffset() is not None)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        assume(False)  # near the ends of the calendar: no UTC time to write
+        raise
+    assert written(moment) == reference(utc.replace(tzinfo=None))

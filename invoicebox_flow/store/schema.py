@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -60,12 +61,25 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         # SQLite's DATETIME storage has no offset: store the UTC wall time.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[dt.datetime | None], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_text  # in one step what the two above give on SQLite (every change writes several)
+        return super().bind_processor(dialect)
+
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def _sqlite_text(value: dt.datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite ``DATETIME`` stores for ``value``'s UTC wall time
+    (``2026-12-01 09:00:00.000000``: always the microseconds, so that the text sorts as the time)."""
+    if value is None:
+        return None
+    return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class EncodedJSON(str):
