@@ -142,8 +142,9 @@ class Core:
         event = self.event(snap.record, change.trigger, new_state, change.actor,
                            invoicebox_id=change.invoicebox_id or snap.invoicebox_id)
         claim = self.deliveries.before_commit(event)
-        record = self.store.update(
-            snap.id, snap.record.version, state=new_state, data=doc.to_json(),
+        record = self.store.update(  # an unchanged document is written back as it was read
+            snap.id, snap.record.version, state=new_state,
+            data=doc.to_json() if change.doc is not None else snap.record.data,
             journal=self.entry(snap, change.trigger, new_state, actor=change.actor, outcome=change.outcome,
                                request_id=change.request_id, detail=change.detail),
             outbox=change.outbox.add, complete_outbox=change.outbox.complete,
