@@ -20,8 +20,10 @@ sides take turns in ``--batches`` batches:
   key, the compare-and-set, the journal row, the event row, ``COMMIT``; PostgreSQL: all of it
   as one statement in autocommit (a data-modifying ``WITH``), the fewest round trips there are.
 
-**Replayed**: the same bodies again; the library answers from one read, the raw side from the
-same read (``EXISTS`` of the key for the order with that InvoiceBox id) after verify and parse.
+**Replayed**: the same bodies again; the library answers from its one read of a notification
+(the order's row and whether the key is processed: the read an applied notification uses too),
+the raw side from the cheapest read there is (``EXISTS`` of the key for the order with that
+InvoiceBox id, no row), both after verify and parse.
 What the library sent per notification (statements, round trips, durable commits, pool
 checkouts, pings) is counted and printed. Targets: applied ≥ 0.7× raw, replayed ≥ 0.5× raw.
 """
