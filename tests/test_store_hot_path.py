@@ -295,3 +295,17 @@ def test_a_moment_is_written_to_sqlite_as_sqlalchemys_datetime_writes_its_utc_ti
         assume(False)  # near the ends of the calendar: no UTC time to write
         raise
     assert written(moment) == reference(utc.replace(tzinfo=None))
+
+
+def test_a_pool_without_an_overflow_limit_leaves_the_hot_path_unlimited_too(db_url):
+    from invoicebox_flow.store.connections import HotConnections
+
+    engine = sa.create_engine(db_url, pool_size=1, max_overflow=-1, pool_timeout=0.1)
+    connections = HotConnections(engine, ping_idle=False)
+    held = [connections.take() for _ in range(4)]  # beyond the size: no wait, no TimeoutError
+    assert len({id(h.dbapi) for h in held}) == 4
+    for h in held:
+        connections.give(h)
+    assert len(connections._idle) == 1  # the pool's size is what is kept
+    connections.dispose()
+    engine.dispose()

@@ -57,9 +57,10 @@ class HotConnections:
         self._ping_idle = ping_idle
         pool = engine.pool
         self._shared = isinstance(pool, StaticPool)
-        self._keep = pool.size() if isinstance(pool, QueuePool) else 5
-        overflow = max(getattr(pool, "_max_overflow", 0), 0)
-        self._limit = self._keep + overflow
+        self._keep = (pool.size() if isinstance(pool, QueuePool) else 0) or 5
+        overflow = getattr(pool, "_max_overflow", 0)
+        unlimited = isinstance(pool, QueuePool) and (overflow < 0 or pool.size() == 0)  # as QueuePool reads them
+        self._limit = 1 << 30 if unlimited else self._keep + max(overflow, 0)
         self._timeout = float(getattr(pool, "_timeout", 30.0))
         self._forget()
 
