@@ -309,3 +309,28 @@ def test_a_pool_without_an_overflow_limit_leaves_the_hot_path_unlimited_too(db_u
     assert len(connections._idle) == 1  # the pool's size is what is kept
     connections.dispose()
     engine.dispose()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_connection_taken_before_a_fork_and_given_back_in_the_child_stays_the_parents(store):
+    import os
+
+    add(store, 1)
+    connections = store._hot_connections
+    held = connections.take()  # in use by the parent when it forks
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            connections.give(held)  # the child must neither keep it nor close it
+            code = 0 if held not in connections._idle else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    cursor = held.dbapi.cursor()
+    cursor.execute("SELECT 1")  # still open and usable in the parent
+    assert cursor.fetchone()[0] == 1
+    cursor.close()
+    connections.give(held)
+    assert store.get("o-1").id == "o-1"

@@ -46,6 +46,7 @@ class Held:
     generation: int
     borrowed: Any = None  # the pool's proxy, for a connection borrowed from a StaticPool
     returned: float = 0.0  # when it was last given back (monotonic)
+    pid: int = attrs.field(factory=os.getpid)  # the process that made it: the only one that may use it
     broken: bool = False  # the driver reported a disconnect: never reuse it
 
 
@@ -91,7 +92,9 @@ class HotConnections:
         if held.borrowed is not None:
             held.borrowed.close()
             self._returned(None)
-        elif held.broken or held.generation != self._generation or os.getpid() != self._pid:
+        elif held.pid != os.getpid():
+            pass  # taken before a fork, given back in the child: the parent's, neither kept nor closed here
+        elif held.broken or held.generation != self._generation:
             self._returned(None)
             self._close(held)
         else:
