@@ -47,14 +47,13 @@ class Prepared:
     _results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, conversion) where there is one
 
     @classmethod
-    def of(cls, statement: ClauseElement, dialect: Dialect,
-           shared: Callable[[Any, Processor], Processor] = lambda _type, process: process) -> Prepared:
+    def of(cls, statement: ClauseElement, dialect: Dialect) -> Prepared:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         params: dict[str, tuple[Processor, Any]] = {}
         for bind, name in compiled.bind_names.items():
             constant = _GIVEN if bind.required else bind.effective_value
-            params[name] = (shared(bind.type, bind.type.dialect_impl(dialect).bind_processor(dialect)), constant)
+            params[name] = (bind.type.dialect_impl(dialect).bind_processor(dialect), constant)
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(params)
         columns = getattr(statement, "exported_columns", ())
         processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
@@ -76,22 +75,6 @@ class Prepared:
         return values
 
 
-def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``process`` that gives the last result again for the same object: one change writes one
-    moment into several rows (the order's, its journal entry's, its event's), converted once."""
-    last: list[tuple[Any, Any]] = [(_GIVEN, None)]
-
-    def remembered(value: Any) -> Any:
-        seen, result = last[0]  # one read of a tuple: safe across threads
-        if seen is value:
-            return result
-        result = process(value)
-        last[0] = (value, result)  # (holding ``value`` keeps its identity from being reused)
-        return result
-
-    return remembered
-
-
 _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")  # where SQLAlchemy logs statements
 
 
@@ -103,28 +86,17 @@ def watched(engine: Engine) -> bool:
 
 
 class Statements:
-    """An engine's hot statements, each compiled on first use and kept. The conversion of a
-    moment (``remember``: the store's UTC date-time type) is shared by all of them and remembers
-    its last value."""
+    """An engine's hot statements, each compiled on first use and kept."""
 
-    def __init__(self, engine: Engine, *, remember: type[Any]) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._prepared: dict[Any, Prepared] = {}
-        self._remember = remember
-        self._moment: Processor = None
 
     def __getitem__(self, statement: Any) -> Prepared:
         prepared = self._prepared.get(statement)
         if prepared is None:
-            prepared = self._prepared[statement] = Prepared.of(statement, self.engine.dialect, self._shared)
+            prepared = self._prepared[statement] = Prepared.of(statement, self.engine.dialect)
         return prepared
-
-    def _shared(self, kind: Any, process: Processor) -> Processor:
-        if process is None or not isinstance(kind, self._remember):
-            return process
-        if self._moment is None:
-            self._moment = _remembering(process)
-        return self._moment
 
 
 class Results(Protocol):

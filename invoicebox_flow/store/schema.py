@@ -62,9 +62,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect: Dialect) -> Callable[[dt.datetime | None], Any] | None:
-        if dialect.name == "sqlite":
-            return _sqlite_text  # in one step what the two above give on SQLite (every change writes several)
-        return super().bind_processor(dialect)
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def sqlite_text(value: dt.datetime | None) -> str | None:
+            # The text SQLAlchemy's SQLite DATETIME stores, in one step instead of its formatting
+            # (every change writes several moments): always the microseconds, so it sorts as the time.
+            utc = self.process_bind_param(value, dialect)
+            return None if utc is None else utc.isoformat(" ", "microseconds")
+
+        return sqlite_text
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -72,14 +79,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
-
-
-def _sqlite_text(value: dt.datetime | None) -> str | None:
-    """The text SQLAlchemy's SQLite ``DATETIME`` stores for ``value``'s UTC wall time
-    (``2026-12-01 09:00:00.000000``: always the microseconds, so that the text sorts as the time)."""
-    if value is None:
-        return None
-    return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class EncodedJSON(str):

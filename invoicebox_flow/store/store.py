@@ -59,7 +59,7 @@ from .records import (
     utcnow,
 )
 from .rows import check_journal, duplicate_error, insert_journal, journal_entry_of, journal_row, order_of, outbox_rows
-from .schema import EncodedJSON, UTCDateTime, orders, schema_version
+from .schema import EncodedJSON, orders, schema_version
 
 # Aliased: ``journal`` is also a method and a parameter name of the Store.
 
@@ -97,7 +97,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
                              if parsed.get_backend_name() == "postgresql" else self._engine)
         self._is_postgres = parsed.get_backend_name() == "postgresql"
         self._transaction_lock = backend.process_lock(parsed)
-        self._statements = direct.Statements(self._engine, remember=UTCDateTime)
+        self._statements = direct.Statements(self._engine)
         self._hot_connections = HotConnections(self._engine, ping_idle=self._is_postgres)
         self._schema_lock = threading.Lock()
         self._schema_ready = threading.Event()
