@@ -118,11 +118,10 @@ class NotificationHandler:
                         verdict.code, f" — {reason}" if reason else "", request_id)
         return answer(verdict.code, verdict.message)
 
-    def _handle(self, raw_body: bytes, headers: Headers) -> _Verdict:
+    def _handle(self, raw_body: bytes, headers: Mapping[str, str] | list[tuple[str, str]]) -> _Verdict:
         if not isinstance(raw_body, (bytes, bytearray)) or len(raw_body) > MAX_BODY_BYTES:
             return _Verdict(NotificationAnswer.SIGNATURE_ERROR.value, "body missing or too large")
-        signature = signature_from_headers(headers if isinstance(headers, (dict, list, Mapping))
-                                           else list(headers))
+        signature = signature_from_headers(headers)  # (``handle`` made them a mapping or a list)
         body = bytes(raw_body)  # (a bytearray could change between the check and the parse)
         # the signature is checked over the exact bytes received, before anything is parsed
         assert self.sink.notification_key is not None

@@ -83,7 +83,7 @@ class HotConnections:
             self._in_use += 1
             held = self._idle.pop() if self._idle else None
         try:
-            return (self._usable(held) if held is not None else None) or self._reused() or self._new()
+            return self._reused(held) or self._new()
         except BaseException:
             self._returned(None)
             raise
@@ -132,30 +132,28 @@ class HotConnections:
                 self._freed.notify()
         return kept
 
-    def _reused(self) -> Held | None:
-        """The next idle connection that is still usable, or None."""
-        while True:
+    def _reused(self, held: Held | None) -> Held | None:
+        """``held`` (popped while counting) or the next idle connection that is still usable, or None."""
+        while held is not None:
+            if self._usable(held):
+                return held
             with self._lock:
-                if not self._idle:
-                    return None
-                held = self._idle.pop()
-            usable = self._usable(held)
-            if usable is not None:
-                return usable
+                held = self._idle.pop() if self._idle else None
+        return None
 
-    def _usable(self, held: Held) -> Held | None:
-        """``held`` if it is young enough and, after idling, answers a ping; closed otherwise."""
+    def _usable(self, held: Held) -> bool:
+        """Whether ``held`` is young enough and, after idling, answers a ping; closed if not."""
         now = time.monotonic()
         if now - held.created > backend.RECYCLE_SECONDS:
             self._close(held)
-            return None
+            return False
         if self._ping_idle and now - held.returned >= backend.IDLE_PING_SECONDS:
             try:
                 self._engine.dialect.do_ping(held.dbapi)
             except self._engine.dialect.loaded_dbapi.Error:
                 self._close(held)  # dead while idle: make another
-                return None
-        return held
+                return False
+        return True
 
     def _new(self) -> Held:
         proxy = self._engine.raw_connection()
