@@ -25,12 +25,21 @@ The handler applies notifications through anything that has the shop's ``merchan
 and whether the notification was processed, looked up before the body is parsed into an order.
 A replay — a notification applied already, which InvoiceBox sends again when an answer was lost —
 is answered ``success`` from that read alone; any other is applied with what it found.
+
+The sink gets a :class:`VerifiedNotification`: the fields a payment is decided on (ids, status,
+amount, currency, ``paidAt``), read at once, and the whole order, ``.order``, parsed only when
+asked for. A payment needs nothing of the basket or the customer, so a signed notification whose
+amount matches pays the order even if some other part of it cannot be read (lenient reading, as
+for every body InvoiceBox sends: refusing it would only make InvoiceBox deliver it again).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import attrs
@@ -62,8 +71,45 @@ class NotificationSink(Protocol):
     def look_up_notification(self, notification_key: str, invoicebox_id: str | None,
                              merchant_order_id: str | None) -> NotificationOrder: ...
 
-    def apply_notification(self, notification: Order, notification_key: str,
+    def apply_notification(self, notification: VerifiedNotification, notification_key: str,
                            found: NotificationOrder | None = None) -> Answer: ...
+
+
+#: The attributes of :class:`~invoicebox_flow.models.Order` a notification is decided on.
+_DECIDING = ("id", "status", "merchant_id", "merchant_order_id", "amount", "currency_id", "paid_at")
+
+
+@attrs.frozen
+class VerifiedNotification:
+    """A notification whose signature was verified, as the sink receives it: the fields a
+    payment is decided on, read from the body as :meth:`Order.from_json
+    <invoicebox_flow.models.Order.from_json>` reads them, and :attr:`order`, the whole order
+    the body carries, parsed on first use."""
+
+    data: Mapping[str, Any] = attrs.field(repr=False)
+    id: str
+    status: str
+    merchant_id: Any  # compared with the shop's own; whatever the body says
+    merchant_order_id: str | None
+    amount: Decimal | None
+    currency_id: Any
+    paid_at: datetime | None
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any]) -> VerifiedNotification:
+        """The notification of a JSON object; ``ValueError`` (a ``ValidationError`` naming the
+        key) when a deciding field cannot be read."""
+        fields = Order.read_fields(data, _DECIDING)
+        if not isinstance(fields["id"], str) or not isinstance(fields["status"], str):
+            raise ValueError("a notification names its order's id and status")
+        if fields["merchant_order_id"] is not None and not isinstance(fields["merchant_order_id"], str):
+            raise ValueError("merchantOrderId is not a string")
+        return cls(data=data, **fields)
+
+    @functools.cached_property
+    def order(self) -> Order:
+        """The whole order the notification carries (``ValidationError`` if it is not one)."""
+        return Order.from_json(self.data)
 
 
 _SUCCESS = jsonutil.dumps({"status": "success"}).encode("utf-8")  # the answer to most notifications
@@ -143,18 +189,17 @@ class NotificationHandler:
             if found.replay:
                 return _Verdict(notification_id=ident)  # nothing more to read or parse
         try:
-            notification = Order.from_json(data)
+            notification = VerifiedNotification.read(data)
         except (ValueError, TypeError, KeyError, RecursionError, InvoiceboxFlowError):
-            return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "the body is not an order")
-        ident = notification.id if isinstance(notification.id, str) else None
+            return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "the body is not an order",
+                            notification_id=ident if isinstance(ident, str) else None)
         if notification.merchant_id != self.sink.merchant_id:
             return _Verdict(NotificationAnswer.ORDER_NOT_FOUND.value, "another merchant's order", notification_id=ident)
         if notification.id == TEST_NOTIFICATION_ID and not notification.merchant_order_id:
             log.info("monitoring test notification verified")
             return _Verdict(notification_id=ident)
+        # (the notification's fields are the very strings the look-up was made with)
         key = f"{notification.id}:{notification.status}"
-        if (notification.id, notification.merchant_order_id or None, key) != (ident, moid or None, f"{ident}:{status}"):
-            found = None  # (the model reads the same strings; this only guards that assumption)
         for _ in range(self.max_attempts):
             try:
                 status, code = self.sink.apply_notification(notification, key, found)

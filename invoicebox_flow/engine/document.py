@@ -23,7 +23,7 @@ ZERO = Decimal("0.00")
 
 def _amount(value: Any) -> Decimal:
     """An amount read back from the store: ints for whole numbers, Decimals otherwise."""
-    if type(value) is Decimal and value.as_tuple().exponent == -2:
+    if type(value) is Decimal and value.same_quantum(money.KOPECK):
         return value  # in kopecks already, as the engine wrote it (a document is read on every operation)
     return money.to_money(value if isinstance(value, Decimal) else str(value))
 

@@ -31,9 +31,9 @@ import attrs
 
 from ..errors import IllegalTransitionError, ValidationError
 from ..flows import DOCUMENTED_FLOW, FlowDefinition, Origin, Variant
-from ..models import BasketItem, LegalCustomer, Order, PrivateCustomer, RefundableItem
+from ..models import BasketItem, LegalCustomer, PrivateCustomer, RefundableItem
 from ..store import JournalEntry, NotificationOrder, Store
-from ..webhook import Answer, NotificationHandler
+from ..webhook import Answer, NotificationHandler, VerifiedNotification
 from .arguments import actor as actor_name
 from .arguments import count, flag, journal_detail, optional_flag, strict_methods
 from .core import Change, Core
@@ -102,6 +102,7 @@ class OrderFlow:
     _payments: Payments = attrs.field(init=False, repr=False)
     _fulfilment: Fulfilment = attrs.field(init=False, repr=False)
     _notifications: Notifications = attrs.field(init=False, repr=False)
+    _notification_handler: NotificationHandler | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._core = Core(self, self.definition, dict(self.conditions))
@@ -302,7 +303,10 @@ class OrderFlow:
 
         See :mod:`invoicebox_flow.webhook` for the answers InvoiceBox expects.
         """
-        return NotificationHandler(self).handle(raw_body, headers)
+        handler = self._notification_handler
+        if handler is None:  # made on first use: a flow that only places orders needs no key
+            handler = self._notification_handler = NotificationHandler(self)
+        return handler.handle(raw_body, headers)
 
     def look_up_notification(self, notification_key: str, invoicebox_id: str | None,
                              merchant_order_id: str | None) -> NotificationOrder:
@@ -310,7 +314,7 @@ class OrderFlow:
         it was applied already (``.replay``), in one read."""
         return self._notifications.look_up(notification_key, invoicebox_id, merchant_order_id)
 
-    def apply_notification(self, notification: Order, notification_key: str,
+    def apply_notification(self, notification: VerifiedNotification, notification_key: str,
                            found: NotificationOrder | None = None) -> Answer:
         """Apply a verified notification. Returns ``("success", None)`` or ``("error", code)``.
         ``found``: what :meth:`look_up_notification` read for it, to spare reading it again."""

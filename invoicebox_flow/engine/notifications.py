@@ -11,7 +11,9 @@ the API before it is applied, so a forged or mistaken status cannot cancel a pay
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
 import attrs
 
@@ -21,6 +23,7 @@ from ..flows import Trigger
 from ..models import Order
 from ..protocol import NotificationAnswer, OrderStatus
 from ..store import NotificationOrder
+from ..webhook import VerifiedNotification
 from .core import Change, Core, OutboxWork
 from .decisions import can_fulfil_once
 from .facts import expected_facts
@@ -42,12 +45,23 @@ def _error(code: NotificationAnswer) -> Answer:
     return ("error", code.value)
 
 
+class Payment(Protocol):
+    """What a payment is recorded from: an order InvoiceBox's API returned, or a verified
+    notification."""
+
+    @property
+    def amount(self) -> Decimal | None: ...
+
+    @property
+    def paid_at(self) -> datetime | None: ...
+
+
 @attrs.define
 class Notifications:
     core: Core
     calls: Calls
 
-    def apply(self, notification: Order, key: str, found: NotificationOrder | None = None) -> Answer:
+    def apply(self, notification: VerifiedNotification, key: str, found: NotificationOrder | None = None) -> Answer:
         """Apply a verified notification once. ``key`` names it in processed notifications;
         ``found`` is what :meth:`look_up` read for it (read here when not given)."""
         if found is None:
@@ -58,7 +72,8 @@ class Notifications:
         if found.processed:
             return SUCCESS
         doc = snap.doc
-        if notification.currency_id != doc.currency or money.to_money(notification.amount) != doc.amount:
+        amount = notification.amount
+        if notification.currency_id != doc.currency or amount is None or money.to_money(amount) != doc.amount:
             return _error(NotificationAnswer.ORDER_WRONG_AMOUNT)
         if notification.status == OrderStatus.COMPLETED.value:
             return self._payment(snap, notification, key)
@@ -71,7 +86,7 @@ class Notifications:
         """The notification's order by either id and whether ``key`` is processed, in one read."""
         return self.core.store.notification_orders(invoicebox_id, merchant_order_id, key)
 
-    def _find(self, notification: Order, found: NotificationOrder) -> tuple[Snapshot | None, Answer]:
+    def _find(self, notification: VerifiedNotification, found: NotificationOrder) -> tuple[Snapshot | None, Answer]:
         record = found.by_invoicebox_id if notification.id else None
         if record is None and notification.merchant_order_id:
             record = found.by_merchant_order_id
@@ -83,7 +98,7 @@ class Notifications:
             return None, _error(NotificationAnswer.ORDER_NOT_FOUND)
         return Snapshot.of(record), SUCCESS
 
-    def _payment(self, snap: Snapshot, notification: Order, key: str) -> Answer:
+    def _payment(self, snap: Snapshot, notification: VerifiedNotification, key: str) -> Answer:
         lifecycle = self.core.lifecycle(snap)
         if snap.state in lifecycle.awaiting_payment_states:
             fulfil = can_fulfil_once(self.core, snap, key)  # the shop is asked once, whatever the copies
@@ -126,7 +141,7 @@ class Notifications:
         shipped, paid = self._record_payment(snap, remote, actor=actor, key=key)
         return shipped or self.core.view(paid)
 
-    def _record_payment(self, snap: Snapshot, remote: Order, *, actor: str,
+    def _record_payment(self, snap: Snapshot, remote: Payment, *, actor: str,
                         key: str | None) -> tuple[OrderView | None, Snapshot]:
         """:meth:`confirm_payment` without building the order's view (a notification is answered
         without one): the view of the automatic shipment if one was made, and the paid order."""
@@ -159,7 +174,9 @@ class Notifications:
         return self.core.view(snap)
 
 
-def paid_document(snap: Snapshot, remote: Any) -> Any:
+def paid_document(snap: Snapshot, remote: Payment) -> Any:
     """The document once paid: the amount InvoiceBox took, and the receipt the payment brings."""
+    if remote.amount is None:
+        raise ValueError(f"order {snap.id}: a payment that does not say its amount")  # (checked before, for a notification)
     facts = expected_facts(snap.variant, "payment", (ln.to_json() for ln in snap.doc.lines), "notification")
     return attrs.evolve(snap.doc, paid_amount=money.to_money(remote.amount), facts=(*snap.doc.facts, *facts))

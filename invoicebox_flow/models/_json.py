@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self, cast
@@ -327,6 +327,28 @@ class JsonModel:
             kwargs["json_nulls"] = nulls
             kwargs.update(cls._read_type(data))
             return cls(**kwargs)
+        finally:
+            _READING.reset(token)
+
+    @classmethod
+    def read_fields(cls, data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+        """Some attributes of the model, read from ``data`` exactly as :meth:`from_json` reads
+        them (leniently; an unconvertible value is a typed error naming its key), without
+        building the model: for a reader that needs a few fields of a large object."""
+        if not isinstance(data, Mapping):
+            raise wrong(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
+        specs = {field.name: (key, spec) for field, key, spec in json_specs(cls)}
+        token = _READING.set(True)
+        try:
+            out: dict[str, Any] = {}
+            for name in names:
+                key, spec = specs[name]
+                value = data.get(key)
+                try:
+                    out[name] = None if value is None else spec.codec.load(value)
+                except ValidationError as error:
+                    raise prefixed(error, key) from None
+            return out
         finally:
             _READING.reset(token)
 
