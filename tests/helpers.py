@@ -59,6 +59,16 @@ def pay(flow: OrderFlow, buyer: Buyer, sandbox: Sandbox, order_id: str) -> Order
     return flow.get(order_id)
 
 
+def paid_notification(flow: OrderFlow, buyer: Buyer, receiver, order_id: str) -> tuple[bytes, dict[str, str]]:
+    """The signed notification the sandbox sends for ``order_id``'s payment, caught by
+    ``receiver`` and not applied: ``(body, headers)``."""
+    order = flow.place(order_id, course_lines(), private_customer(), description="Курс",
+                       notification_url=receiver.url)
+    buyer.pay(order.payment_url)
+    [received] = receiver.wait_for(1)
+    return received.body, {"Content-Type": "application/json", "X-Signature": received.signature or ""}
+
+
 def packing_flow() -> FlowDefinition:
     """A shop that packs goods (``paid → packed → shipment``, guarded by ``in_stock``) and
     confirms delivery (``shipped → delivered``)."""

@@ -12,7 +12,7 @@ import db_fixtures
 import pytest
 import sqlalchemy as sa
 from db_fixtures import add, new_order, postgres_schema, step
-from helpers import course_lines, private_customer
+from helpers import paid_notification
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -35,15 +35,6 @@ def grouped(url: str) -> dict[str, int]:
 
 
 # --- a notification, statement by statement ---------------------------------------------------
-
-
-def paid_notification(flow, buyer, receiver, order_id: str) -> tuple[bytes, dict[str, str]]:
-    """The signed notification the sandbox sends for ``order_id``'s payment (caught, not applied)."""
-    order = flow.place(order_id, course_lines(), private_customer(), description="Курс",
-                       notification_url=receiver.url)
-    buyer.pay(order.payment_url)
-    [received] = receiver.wait_for(1)
-    return received.body, {"Content-Type": "application/json", "X-Signature": received.signature or ""}
 
 
 def test_a_notification_is_one_write_when_applied_and_one_read_when_replayed(flow, store, buyer, receiver, db_url):
