@@ -86,34 +86,60 @@ class Traffic:
       before the first statement of a transaction, each ``COMMIT`` of an open transaction and
       each ping are round trips; a durable commit is the ``COMMIT`` of a transaction that wrote,
       or a writing statement in autocommit (its own transaction).
+
+    Only :meth:`count` counts: the driver's hooks are on for its work alone, because they cost
+    the library's side time (a trace callback that expands every statement's text, a cursor of
+    Python) that the baseline would not pay in the timed runs.
     """
 
     def __init__(self, store: Store) -> None:
         self.engine: Engine = store._engine
         self.postgres = self.engine.dialect.name == "postgresql"
         self.statements = self.round_trips = self.commits = self.checkouts = self.pings = 0
+        self.on = False
         self._wrote: set[int] = set()
         self._last: dict[int, str] = {}
-        store.dispose()  # every connection from now on is a counted one
+        self._connections: list[Any] = []
+        store.dispose()  # every connection from now on is a known one
         event.listen(self.engine, "connect", self._connected)
         event.listen(self.engine, "checkout", self._checkout)
         event.listen(self.engine, "commit", self._sqlalchemy_commit)
         ping = self.engine.dialect.do_ping
 
         def counted_ping(dbapi_connection: Any) -> bool:
-            self.pings += 1
-            self.round_trips += 1
+            if self.on:
+                self.pings += 1
+                self.round_trips += 1
             return bool(ping(dbapi_connection))
 
         self.engine.dialect.do_ping = counted_ping  # type: ignore[method-assign]
+
+    def count(self, work: Callable[[], object], times: int = 1) -> dict[str, float]:
+        """What ``work`` sent, per one of its ``times`` operations."""
+        before = self.snapshot()
+        self._switch(True)
+        try:
+            work()
+        finally:
+            self._switch(False)
+        return per(self.snapshot(), before, times)
 
     def snapshot(self) -> dict[str, int]:
         return {"statements": self.statements, "round trips": self.round_trips, "durable commits": self.commits,
                 "pool checkouts": self.checkouts, "pings": self.pings}
 
+    def _switch(self, on: bool) -> None:
+        self.on = on
+        for dbapi in self._connections:
+            self._hook(dbapi)
+
     def _connected(self, dbapi: Any, _record: Any) -> None:
+        self._connections.append(dbapi)
+        self._hook(dbapi)
+
+    def _hook(self, dbapi: Any) -> None:
         if not self.postgres:
-            dbapi.set_trace_callback(lambda sql: self._sqlite(dbapi, sql))
+            dbapi.set_trace_callback((lambda sql: self._sqlite(dbapi, sql)) if self.on else None)
             return
         import psycopg
 
@@ -124,7 +150,7 @@ class Traffic:
                 traffic._pg_statement(self.connection, str(query))
                 return super().execute(query, params, **kwargs)
 
-        dbapi.cursor_factory = CountingCursor
+        dbapi.cursor_factory = CountingCursor if self.on else psycopg.Cursor
 
     def _sqlite(self, dbapi: Any, sql: str) -> None:
         # SQLite traces a statement again as each trigger it fires starts: count it once
@@ -161,7 +187,7 @@ class Traffic:
             self._wrote.add(id(dbapi))
 
     def _sqlalchemy_commit(self, conn: Any) -> None:
-        if not self.postgres:
+        if not self.postgres or not self.on:
             return  # the driver's COMMIT is traced
         from psycopg.pq import TransactionStatus
 
@@ -174,7 +200,7 @@ class Traffic:
             self._wrote.discard(id(dbapi))
 
     def _checkout(self, *_: Any) -> None:
-        self.checkouts += 1
+        self.checkouts += self.on
 
 
 def per(counts: dict[str, int], before: dict[str, int], times: int) -> dict[str, float]:

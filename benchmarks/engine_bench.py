@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _bulk
-from _bench import CPU, Traffic, cpu_line, interleaved, per, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
+from _bench import CPU, Traffic, cpu_line, interleaved, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
 from _pg import PG_URL_ENV, pg_schema
 
 from invoicebox_flow.engine import OrderFlow
@@ -111,9 +111,7 @@ def bench(name: str, urls: tuple[str, str], args: argparse.Namespace, doc: dict[
                             ("raw", lambda n: raw.change(theirs[lo + n]))]
         interleaved(sides(0), warm, args.batches)
         CPU.clear()
-        before = traffic.snapshot()
-        flow.redirect_buyer(mine[warm])
-        counted = per(traffic.snapshot(), before, 1)
+        counted = traffic.count(lambda: flow.redirect_buyer(mine[warm]))
         rates: dict[str, list[float]] = {"library": [], "raw": []}
         for r in range(args.repeats):
             for side, rate in interleaved(sides(warm + 1 + r * args.changes), args.changes, args.batches).items():

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import Traffic, interleaved, per, rate_line
+from _bench import Traffic, interleaved, rate_line
 from _pg import PG_URL_ENV, pg_schema
 from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox
 
@@ -76,9 +76,7 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
         counted: dict[str, dict[str, float]] = {}
         for variant in BUYERS:
             lifecycle(flow, stub, variant, f"warm-{variant}")  # schema, statements, connections
-            before = traffic.snapshot()
-            lifecycle(flow, stub, variant, f"counted-{variant}")
-            counted[variant] = per(traffic.snapshot(), before, 1)
+            counted[variant] = traffic.count(lambda v=variant: lifecycle(flow, stub, v, f"counted-{v}"))
             counted[variant]["state changes"] = len(store.order_events(f"counted-{variant}"))
         rates: dict[str, list[float]] = {variant: [] for variant in BUYERS}
         for r in range(args.repeats):

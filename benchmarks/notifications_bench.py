@@ -47,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import CPU, Traffic, cpu_line, interleaved, per, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
+from _bench import CPU, Traffic, cpu_line, interleaved, rate_line, ratio_line, raw_pg, raw_sqlite, store_pair
 from _pg import PG_URL_ENV, pg_schema
 from _stub import MERCHANT_ID, NOTIFICATION_KEY, StubInvoicebox
 
@@ -200,13 +200,8 @@ def bench(name: str, urls: tuple[str, str], args: argparse.Namespace) -> None:
         mine, theirs = awaiting_payment(flow, stub, total, "L"), awaiting_payment(raw_flow, raw_stub, total, "R")
         interleaved([("library", library_side(flow, mine)), ("raw", raw_side(raw.apply, theirs))], warm, args.batches)
         CPU.clear()
-        before = traffic.snapshot()
-        one = library_side(flow, mine[warm:])
-        one(0)  # one notification, counted
-        applied_traffic = per(traffic.snapshot(), before, 1)
-        before = traffic.snapshot()
-        library_side(flow, mine)(0)  # a replay, counted
-        replayed_traffic = per(traffic.snapshot(), before, 1)
+        applied_traffic = traffic.count(lambda: library_side(flow, mine[warm:])(0))  # one notification
+        replayed_traffic = traffic.count(lambda: library_side(flow, mine)(0))  # a replay
         for r in range(args.repeats):
             lo, size = warm + 1 + r * args.orders, args.orders
             mine_r, theirs_r = mine[lo:lo + size], theirs[lo:lo + size]

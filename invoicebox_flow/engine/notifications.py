@@ -66,6 +66,8 @@ class Notifications:
         ``found`` is what :meth:`look_up` read for it (read here when not given)."""
         if found is None:
             found = self.look_up(key, notification.id or None, notification.merchant_order_id or None)
+        if found.replay:
+            return SUCCESS  # applied already (the read carries no document for it)
         snap, answer = self._find(notification, found)
         if snap is None:
             return answer

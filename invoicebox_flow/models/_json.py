@@ -225,6 +225,17 @@ def json_specs(cls: type) -> tuple[tuple[attrs.Attribute[Any], str, JsonSpec], .
     return specs
 
 
+_BY_NAME: dict[type, dict[str, tuple[str, JsonSpec]]] = {}
+
+
+def _by_name(cls: type) -> dict[str, tuple[str, JsonSpec]]:
+    """The JSON fields of a model class by attribute name: (key, spec), worked out once."""
+    found = _BY_NAME.get(cls)
+    if found is None:
+        found = _BY_NAME[cls] = {field.name: (key, spec) for field, key, spec in json_specs(cls)}
+    return found
+
+
 _PLANS: dict[type, tuple[tuple[tuple[str, str, Callable[[Any], Any] | None], ...], frozenset[str]]] = {}
 
 
@@ -337,7 +348,7 @@ class JsonModel:
         building the model: for a reader that needs a few fields of a large object."""
         if not isinstance(data, Mapping):
             raise wrong(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
-        specs = {field.name: (key, spec) for field, key, spec in json_specs(cls)}
+        specs = _by_name(cls)
         token = _READING.set(True)
         try:
             out: dict[str, Any] = {}

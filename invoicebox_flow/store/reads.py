@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, case, exists, null, or_, select, type_coerce
 
 from .records import OrderRecord
 from .rows import order_of
@@ -23,8 +23,13 @@ FIND = {
 }
 _PROCESSED = exists(select(processed_notifications.c.key).where(processed_notifications.c.key == bindparam("key")))
 IS_PROCESSED = select(_PROCESSED)
-# a notification's order, by its InvoiceBox id or its merchantOrderId, and whether it is processed
-NOTIFICATION_ORDERS = select(orders, _PROCESSED.label("processed")).where(
+# a notification's order, by its InvoiceBox id or its merchantOrderId, and whether it is processed;
+# a replay's row comes without its document (nothing reads it), so that a replay moves no JSON
+_REPLAYED = and_(_PROCESSED, orders.c.invoicebox_id == bindparam("ib"))
+NOTIFICATION_ORDERS = select(
+    *(type_coerce(case((_REPLAYED, null()), else_=column), column.type).label(column.name) if column.name == "data"
+      else column for column in orders.c),
+    _PROCESSED.label("processed")).where(
     or_(orders.c.invoicebox_id == bindparam("ib"), orders.c.merchant_order_id == bindparam("moid")))
 WHY_NOT = select(exists(ORDER_EXISTS).label("known"), _PROCESSED.label("processed"))
 JOURNAL = select(journal).where(journal.c.order_id == bindparam("p_id")).order_by(journal.c.seq)
@@ -38,7 +43,8 @@ class NotificationOrder:
     """What one read found for a notification: the order with its InvoiceBox id and the one
     with its ``merchantOrderId`` (the same order, or None), and whether its key is processed.
 
-    The orders are made from their rows when first asked for: a replay needs neither."""
+    The orders are made from their rows when first asked for: a replay needs neither, and its
+    row comes without the order's document."""
 
     def __init__(self, rows: Sequence[Sequence[Any]], convert: Callable[[Sequence[Any]], Sequence[Any]],
                  invoicebox_id: str | None, merchant_order_id: str | None) -> None:
