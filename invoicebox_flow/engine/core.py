@@ -135,7 +135,6 @@ class Core:
         """Fire ``change.trigger`` with compare-and-set; journal it and append its event in the
         same transaction."""
         new_state = self.check(snap, change.trigger, change.target)
-        doc = change.doc if change.doc is not None else snap.doc
         extra: dict[str, Any] = {}
         if change.invoicebox_id is not None:
             extra["invoicebox_id"] = change.invoicebox_id
@@ -144,7 +143,7 @@ class Core:
         claim = self.deliveries.before_commit(event)
         record = self.store.update(  # an unchanged document is written back as it was read
             snap.id, snap.record.version, state=new_state,
-            data=doc.to_json() if change.doc is not None else snap.record.data,
+            data=change.doc.to_json() if change.doc is not None else snap.record.data,
             journal=self.entry(snap, change.trigger, new_state, actor=change.actor, outcome=change.outcome,
                                request_id=change.request_id, detail=change.detail),
             outbox=change.outbox.add, complete_outbox=change.outbox.complete,
@@ -153,7 +152,7 @@ class Core:
             lease_seconds=self.lease_seconds, events=(event,), deliveries=claim, **extra,
         )
         self.deliveries.after_commit(event, claim)
-        return Snapshot(record, doc)
+        return Snapshot(record, change.doc)  # an unchanged document is parsed, if at all, from the record
 
     def annotate(self, snap: Snapshot, doc: OrderDocument, note: str, detail: Mapping[str, Any]) -> Snapshot:
         """Store bookkeeping that is not a transition (the ids of issued receipts): the state

@@ -23,13 +23,18 @@ ZERO = Decimal("0.00")
 
 def _amount(value: Any) -> Decimal:
     """An amount read back from the store: ints for whole numbers, Decimals otherwise."""
-    if type(value) is Decimal and value.same_quantum(money.KOPECK):
-        return value  # in kopecks already, as the engine wrote it (a document is read on every operation)
-    return money.to_money(value if isinstance(value, Decimal) else str(value))
+    if isinstance(value, Decimal):
+        # in kopecks already, as the engine wrote it (a document is read on every operation)
+        return value if value.same_quantum(money.KOPECK) else money.to_money(value)
+    if type(value) is int:
+        return Decimal(value).quantize(money.KOPECK)  # exact: what to_money makes of it, without its text
+    return money.to_money(str(value))
 
 
 def _quantity(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(value) if type(value) is int else Decimal(str(value))  # (a quantity of 0 is stored as 0)
 
 
 @attrs.frozen
@@ -273,10 +278,16 @@ class OrderDocument:
             shipments=tuple(ShipmentEntry.from_json(s) for s in data.get("shipments", ())),
             refunds=tuple(RefundEntry.from_json(r) for r in data.get("refunds", ())),
             facts=tuple(Fact.from_json(f) for f in data.get("facts", ())),
-            payment_url=data.get("paymentUrl"), order_container_id=data.get("orderContainerId"),
+            payment_url=cls.payment_url_of(data), order_container_id=data.get("orderContainerId"),
             resume_state=data.get("resumeState"), auto_ship=bool(data.get("autoShip", False)),
             warnings=tuple(OrderWarning.from_json(w) for w in data.get("warnings", ())),
         )
+
+    @staticmethod
+    def payment_url_of(data: Mapping[str, Any]) -> str | None:
+        """The payment URL of a stored document, without reading the rest of it."""
+        url: str | None = data.get("paymentUrl")
+        return url
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

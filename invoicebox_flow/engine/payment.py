@@ -76,8 +76,8 @@ class Payments:
     def redirect_buyer(self, order_id: str) -> str:
         """Documented step 4: the payment URL to send the buyer to."""
         snap = self.core.commit(self.core.load(order_id), Change(Trigger.REDIRECT_BUYER, self.core.actor))
-        assert snap.doc.payment_url is not None
-        return snap.doc.payment_url
+        assert snap.payment_url is not None
+        return snap.payment_url
 
     def buyer_returned(self, order_id: str, *, success: bool) -> OrderView:
         """The buyer came back from the payment page; whichever of the return and the payment

@@ -27,14 +27,28 @@ def state_value(name: str) -> str:
 
 @attrs.frozen
 class Snapshot:
-    """One stored order, parsed: the record and its typed document."""
+    """One stored order: the record and its typed document, parsed from the record's data on
+    first use (a step that needs only the state, or the payment URL, parses none of it)."""
 
     record: OrderRecord
-    doc: OrderDocument
+    _doc: OrderDocument | None = attrs.field(default=None, alias="doc", eq=False, repr=False)
 
     @classmethod
     def of(cls, record: OrderRecord) -> Snapshot:
-        return cls(record, OrderDocument.from_json(record.data))
+        return cls(record)
+
+    @property
+    def doc(self) -> OrderDocument:
+        doc = self._doc
+        if doc is None:
+            doc = OrderDocument.from_json(self.record.data)
+            object.__setattr__(self, "_doc", doc)  # parsed once: a snapshot never changes
+        return doc
+
+    @property
+    def payment_url(self) -> str | None:
+        doc = self._doc
+        return doc.payment_url if doc is not None else OrderDocument.payment_url_of(self.record.data)
 
     @property
     def id(self) -> str:

@@ -45,6 +45,19 @@ class Prepared:
     by_name: bool  # psycopg takes a mapping; sqlite3 a sequence, in ``names`` order
     _binds: tuple[tuple[str, Processor, Any], ...]  # (name, conversion, constant or _GIVEN)
     _results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, conversion) where there is one
+    # what ``parameters`` does, worked out once from ``_binds``: the constants in place, the
+    # given values by position, and the conversions by position
+    _template: list[Any] = attrs.field(init=False, eq=False, repr=False)
+    _given: tuple[tuple[int, str], ...] = attrs.field(init=False, eq=False, repr=False)
+    _converted: tuple[tuple[int, Callable[[Any], Any]], ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        constants = [None if constant is _GIVEN else constant for _, _, constant in self._binds]
+        object.__setattr__(self, "_template", constants)
+        object.__setattr__(self, "_given", tuple((n, name) for n, (name, _, constant) in enumerate(self._binds)
+                                                 if constant is _GIVEN))
+        object.__setattr__(self, "_converted", tuple((n, process) for n, (_, process, _) in enumerate(self._binds)
+                                                     if process is not None))
 
     @classmethod
     def of(cls, statement: ClauseElement, dialect: Dialect) -> Prepared:
@@ -61,10 +74,13 @@ class Prepared:
         return cls(compiled.string, names, not compiled.positional, tuple((n, *params[n]) for n in names), results)
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        bound = [values[name] if constant is _GIVEN else constant for name, _, constant in self._binds]
-        for n, (_, process, _) in enumerate(self._binds):
-            if process is not None and bound[n] is not None:
-                bound[n] = process(bound[n])
+        bound = self._template.copy()
+        for n, name in self._given:
+            bound[n] = values[name]
+        for n, process in self._converted:
+            value = bound[n]
+            if value is not None:
+                bound[n] = process(value)
         return dict(zip(self.names, bound, strict=True)) if self.by_name else bound
 
     def row(self, raw: Sequence[Any]) -> list[Any]:
@@ -206,7 +222,7 @@ class Unit:
     by itself). ``translate`` turns a driver error into the store's own (a busy database), or
     returns None. A class rather than a generator: it runs on every read and write."""
 
-    __slots__ = ("_autocommit", "_begin", "_connections", "_held", "_lock", "_statements", "_translate")
+    __slots__ = ("_autocommit", "_begin", "_connections", "_cursor", "_held", "_lock", "_statements", "_translate")
 
     def __init__(self, statements: Statements, connections: HotConnections, lock: AbstractContextManager[Any], *,
                  autocommit: bool, begin: str | None,
@@ -218,6 +234,7 @@ class Unit:
         self._begin = begin
         self._translate = translate
         self._held: Held | None = None
+        self._cursor: Cursor | None = None
 
     def __enter__(self) -> Cursor:
         self._lock.__enter__()
@@ -225,7 +242,7 @@ class Unit:
             held = self._held = self._connections.take()
             if self._autocommit and not held.dbapi.autocommit:
                 held.dbapi.autocommit = True  # the hot path's connections stay in autocommit
-            cursor = Cursor(self._statements, held)
+            cursor = self._cursor = Cursor(self._statements, held)
             if self._begin is not None:
                 cursor._run(self._begin, ())
             return cursor
@@ -237,10 +254,10 @@ class Unit:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
         try:
             if self._begin is not None:
-                held = self._held
-                assert held is not None
+                held, cursor = self._held, self._cursor
+                assert held is not None and cursor is not None
                 if error is None:
-                    Cursor(self._statements, held)._run("COMMIT", ())
+                    cursor._run("COMMIT", ())
                 elif not held.broken:
                     held.dbapi.rollback()
         except BaseException as failed:
@@ -252,7 +269,7 @@ class Unit:
             self._raise_translated(error)
 
     def _release(self) -> None:
-        held, self._held = self._held, None
+        held, self._held, self._cursor = self._held, None, None
         try:
             if held is not None:
                 self._connections.give(held)

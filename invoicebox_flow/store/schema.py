@@ -68,6 +68,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         def sqlite_text(value: dt.datetime | None) -> str | None:
             # The text SQLAlchemy's SQLite DATETIME stores, in one step instead of its formatting
             # (every change writes several moments): always the microseconds, so it sorts as the time.
+            if value is not None and value.tzinfo is dt.UTC:  # the store's own moments: no conversion
+                return value.isoformat(" ", "microseconds")[:26]  # (without the "+00:00")
             utc = self.process_bind_param(value, dialect)
             return None if utc is None else utc.isoformat(" ", "microseconds")
 
