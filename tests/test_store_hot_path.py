@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from decimal import Decimal
 
 import db_fixtures
 import pytest
@@ -16,6 +17,7 @@ from helpers import paid_notification
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from invoicebox_flow import jsonutil
 from invoicebox_flow.store import SCHEMA_VERSION, Store, backend, utcnow
 from invoicebox_flow.store import schema as tables
 from invoicebox_flow.webhook import NotificationHandler
@@ -55,6 +57,33 @@ def test_a_notification_is_one_write_when_applied_and_one_read_when_replayed(flo
     assert statements == ["SELECT"]  # a replay: one indexed read, nothing written
     assert flow.get("HP-1").state == "paid"
     assert [e.trigger for e in store.journal("HP-1")][-1] == "confirm_payment"
+
+
+def stored_data(url: str, order_id: str) -> str:
+    """The ``data`` column's text as the database holds it."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        text = conn.execute(sa.text("SELECT data FROM orders WHERE id = :id"), {"id": order_id}).scalar_one()
+    engine.dispose()
+    return str(text)
+
+
+def test_an_order_read_keeps_its_data_text_and_an_unchanged_one_is_written_back_as_that_text(store, db_url):
+    add(store, 1, data={"amount": Decimal("990.00"), "lines": [{"quantity": 2}]})
+    record = store.get("o-1")
+    assert record.data_json == stored_data(db_url, "o-1")
+    assert jsonutil.loads(record.data_json) == record.data
+
+    text = ' {"amount": 990.00, "lines": [{"quantity": 2}]} '  # the same data, spelt otherwise
+    written = store.update("o-1", 1, state="paid", data=record.data, data_json=text,
+                           journal=step("o-1", "order_placed", "paid"))
+    assert stored_data(db_url, "o-1") == text  # as given, not encoded again
+    assert written.data_json == text and written.data == record.data
+
+    changed = store.update("o-1", 2, state="paid", data={"amount": Decimal("1.00")},
+                           journal=step("o-1", "paid", "paid"))
+    assert stored_data(db_url, "o-1") == changed.data_json == '{"amount":1.00}'
+    assert changed == store.get("o-1")  # the text is not part of a record's equality
 
 
 # --- counts --------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ class NotificationOrder:
     @functools.cached_property
     def by_invoicebox_id(self) -> OrderRecord | None:
         row = self._row(_INVOICEBOX_ID, self._invoicebox_id)
-        return None if row is None else order_of(self._convert(row))
+        return None if row is None else order_of(self._convert(row), row)
 
     @functools.cached_property
     def by_merchant_order_id(self) -> OrderRecord | None:
@@ -70,7 +70,7 @@ class NotificationOrder:
             return None
         if row is self._row(_INVOICEBOX_ID, self._invoicebox_id):
             return self.by_invoicebox_id  # one order, one record
-        return order_of(self._convert(row))
+        return order_of(self._convert(row), row)
 
     def _row(self, column: int, value: str | None) -> Sequence[Any] | None:
         if value is None:

@@ -82,6 +82,9 @@ class OrderRecord:
     data: dict[str, Any] = attrs.field(factory=dict, validator=attrs.validators.instance_of(dict))
     created_at: dt.datetime = attrs.field(factory=utcnow, converter=as_utc)
     updated_at: dt.datetime = attrs.field(factory=utcnow, converter=as_utc)
+    #: The JSON text the store holds for ``data``, for a record it read or wrote (None for one
+    #: built in code): what an unchanged document is written back as, without encoding it again.
+    data_json: str | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen

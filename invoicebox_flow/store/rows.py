@@ -18,6 +18,7 @@ from ..errors import ValidationError
 from . import backend
 from .records import CLAIMED, PENDING, JournalEntry, OrderRecord, OutboxDraft, OutboxItem
 from .schema import journal as journal_table
+from .schema import orders as orders_table
 
 _INSERT_JOURNAL = insert(journal_table)
 
@@ -86,12 +87,18 @@ def duplicate_error(error: sa_exc.IntegrityError, record: OrderRecord) -> Except
     return error
 
 
-def order_of(row: Sequence[Any]) -> OrderRecord:
-    """The record of a row that starts with the ``orders`` columns, in the table's order."""
+#: Where ``data`` is in a row of the ``orders`` columns.
+DATA_COLUMN = list(orders_table.c.keys()).index("data")
+
+
+def order_of(row: Sequence[Any], stored: Sequence[Any] | None = None) -> OrderRecord:
+    """The record of a row that starts with the ``orders`` columns, in the table's order;
+    ``stored``, the same row as the driver gave it, keeps the data's JSON text with the record."""
     order_id, merchant_order_id, invoicebox_id, variant, state, version, data, created_at, updated_at = row[:9]
+    text = None if stored is None else stored[DATA_COLUMN]
     return OrderRecord(id=order_id, merchant_order_id=merchant_order_id, variant=variant, state=state,
                        version=version, invoicebox_id=invoicebox_id, data=data, created_at=created_at,
-                       updated_at=updated_at)
+                       updated_at=updated_at, data_json=text if isinstance(text, str) else None)
 
 
 def journal_entry_of(row: Row[Any]) -> JournalEntry:

@@ -222,10 +222,10 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
     def get(self, order_id: str) -> OrderRecord:
         """The order with this local id; :class:`OrderNotFoundError` if there is none."""
         with self._hot() as run:
-            row = run.execute(GET_ORDER, {"p_id": order_id}).first()
-        if row is None:
+            rows, convert = run.execute(GET_ORDER, {"p_id": order_id}).deferred()
+        if not rows:
             raise OrderNotFoundError(f"no order {order_id!r} in the store")
-        return order_of(row)
+        return order_of(convert(rows[0]), rows[0])
 
     def find(self, *, merchant_order_id: str | None = None, invoicebox_id: str | None = None) -> OrderRecord | None:
         """The order with this ``merchant_order_id`` and/or InvoiceBox id, or ``None``."""
@@ -271,6 +271,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         complete_outbox: int | None = None,
         outbox_result: dict[str, Any] | None = None,
         notification_key: str | None = None,
+        data_json: str | None = None,
         claim_outbox_as: str | None = None,
         lease_seconds: float = 30.0,
         events: Sequence[EventDraft] = (),
@@ -284,7 +285,8 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         mark the outbox item ``complete_outbox`` done with ``outbox_result`` (not pending or
         claimed any more → :class:`ConcurrentUpdateError`). On any error nothing at all is
         written. ``claim_outbox_as`` queues ``outbox`` and ``deliveries`` the events' deliveries,
-        already claimed (see :meth:`add_order`).
+        already claimed (see :meth:`add_order`). ``data_json``: the JSON text of ``data`` when the
+        caller has it (``OrderRecord.data_json`` of a document it did not change), written as it is.
         Returns the order as stored, at ``expected_version + 1``.
         """
         state = _plain_str(state)
@@ -293,7 +295,8 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             raise ValueError("outbox_result needs complete_outbox")
         now = utcnow()
         version = expected_version + 1
-        encoded = EncodedJSON(jsonutil.dumps(data))  # once, for the order's row and its events
+        # once, for the order's row and its events; the caller's text of an unchanged document as it is
+        encoded = EncodedJSON(jsonutil.dumps(data) if data_json is None else data_json)
         order: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state,
                                  "p_data": encoded, "p_updated_at": now}
         if invoicebox_id is not UNCHANGED:
@@ -333,7 +336,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         merchant_order_id, stored_invoicebox_id, variant, created_at = row  # changes.RETURNED
         return OrderRecord(id=order_id, merchant_order_id=merchant_order_id, variant=variant, state=state,
                            version=version, invoicebox_id=stored_invoicebox_id, data=data, created_at=created_at,
-                           updated_at=now)
+                           updated_at=now, data_json=str(encoded))
 
     def _raise_missed(self, order_id: str, expected_version: int, notification_key: str | None) -> None:
         """Why a change that wrote nothing missed (PostgreSQL: one more read, on this path only)."""
