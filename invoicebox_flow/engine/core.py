@@ -149,7 +149,7 @@ class Core:
             outbox=change.outbox.add, complete_outbox=change.outbox.complete,
             outbox_result=dict(change.outbox.result) if change.outbox.result is not None else None,
             notification_key=change.notification_key, claim_outbox_as=change.outbox.claim_as,
-            data_json=snap.record.data_json if change.doc is None else None,
+            data_as_stored=snap.record.data_json if change.doc is None else None,
             lease_seconds=self.lease_seconds, events=(event,), deliveries=claim, **extra,
         )
         self.deliveries.after_commit(event, claim)

@@ -40,7 +40,7 @@ PROCESSED_COLUMNS = ("key", "order_id", "at")
 ORDER_COLUMNS = tuple(c.name for c in orders.c)
 # what the caller does not know of the order it changed (the rest it wrote itself)
 RETURNED = (orders.c.merchant_order_id, orders.c.invoicebox_id, orders.c.variant, orders.c.created_at)
-_CAS_COLUMNS = ("state", "data", "updated_at")
+_CAS_COLUMNS = ("state", "data", "updated_at", "invoicebox_id")  # (data and invoicebox_id where they change)
 # an outbox item that a change may complete (bound constants: an IN list would be re-rendered per call)
 _COMPLETABLE = or_(outbox.c.status == bindparam("c_pending", PENDING), outbox.c.status == bindparam("c_claimed", CLAIMED))
 
@@ -65,9 +65,19 @@ def _insert(table: Table, columns: Sequence[str]) -> Any:
     return insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
 
 
-_CAS = update(orders).where(orders.c.id == bindparam("p_id"), orders.c.version == bindparam("p_version")).values(
-    version=orders.c.version + 1, **{c: bindparam(f"p_{c}") for c in _CAS_COLUMNS}).returning(*RETURNED)
-_CAS_WITH_IB_ID = _CAS.values(invoicebox_id=bindparam("p_invoicebox_id"))
+
+
+def _set_columns(order: Mapping[str, Any]) -> frozenset[str]:
+    """What the compare-and-set sets: the columns ``order`` has parameters for (a change that
+    keeps the document has none for ``data``, one that keeps the InvoiceBox id none for it)."""
+    return frozenset(c for c in _CAS_COLUMNS if f"p_{c}" in order)
+
+
+@functools.cache
+def _cas(columns: frozenset[str]) -> Any:
+    """The SQLite compare-and-set that sets ``columns`` (one statement per shape, built once)."""
+    return update(orders).where(orders.c.id == bindparam("p_id"), orders.c.version == bindparam("p_version")).values(
+        version=orders.c.version + 1, **{c: bindparam(f"p_{c}") for c in columns}).returning(*RETURNED)
 INSERT_ORDER = _insert(orders, ORDER_COLUMNS)
 INSERT_JOURNAL = _insert(journal, JOURNAL_COLUMNS)
 _INSERT_PROCESSED = _insert(processed_notifications, PROCESSED_COLUMNS)
@@ -93,7 +103,7 @@ def update_sqlite(run: Runner, order: Mapping[str, Any], rows: ChangeRows) -> An
     one even when the order moved on since (its version is stale too)."""
     if rows.processed is not None:
         run.execute(_INSERT_PROCESSED, rows.processed)
-    row = run.execute(_CAS_WITH_IB_ID if "p_invoicebox_id" in order else _CAS, order).first()
+    row = run.execute(_cas(_set_columns(order)), order).first()
     if row is None:
         return None
     _dependent_rows(run, rows)
@@ -140,7 +150,7 @@ def _insert_from_cas(table: Table, columns: Sequence[str], prefixes: Sequence[st
 
 
 @functools.cache
-def pg_update(*, sets_invoicebox_id: bool, processed: bool, events_count: int, outbox_count: int,
+def pg_update(*, sets: frozenset[str], processed: bool, events_count: int, outbox_count: int,
               completes: bool, deliveries_count: int) -> Select[Any]:
     """The one statement of a change of this shape (see the module)."""
     match = [orders.c.id == bindparam("p_id"), orders.c.version == bindparam("p_version")]
@@ -149,9 +159,7 @@ def pg_update(*, sets_invoicebox_id: bool, processed: bool, events_count: int, o
                                           _COMPLETABLE)
                 .with_for_update().cte("completed_item"))
         match.append(exists(select(item.c.id)))
-    values: dict[str, Any] = {c: bindparam(f"p_{c}") for c in _CAS_COLUMNS}
-    if sets_invoicebox_id:
-        values["invoicebox_id"] = bindparam("p_invoicebox_id")
+    values: dict[str, Any] = {c: bindparam(f"p_{c}") for c in sets}
     cas = (update(orders).where(*match).values(version=orders.c.version + 1, **values)
            .returning(orders.c.id, *RETURNED).cte("cas"))
     ctes = [_insert_from_cas(journal, JOURNAL_COLUMNS, ["j_"], cas, "journal_row")]
@@ -206,7 +214,7 @@ def pg_params(order: Mapping[str, Any], rows: ChangeRows) -> dict[str, Any]:
 def update_pg(run: Runner, order: Mapping[str, Any], rows: ChangeRows) -> Any | None:
     """The change as one autocommit statement; its ``RETURNED`` columns, or None when the
     compare-and-set missed (and nothing was written)."""
-    statement = pg_update(sets_invoicebox_id="p_invoicebox_id" in order, processed=rows.processed is not None,
+    statement = pg_update(sets=_set_columns(order), processed=rows.processed is not None,
                           events_count=len(rows.events), outbox_count=len(rows.outbox),
                           completes=rows.complete is not None, deliveries_count=len(rows.deliveries))
     return run.execute(statement, pg_params(order, rows)).first()

@@ -271,7 +271,7 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         complete_outbox: int | None = None,
         outbox_result: dict[str, Any] | None = None,
         notification_key: str | None = None,
-        data_json: str | None = None,
+        data_as_stored: str | None = None,
         claim_outbox_as: str | None = None,
         lease_seconds: float = 30.0,
         events: Sequence[EventDraft] = (),
@@ -285,8 +285,9 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
         mark the outbox item ``complete_outbox`` done with ``outbox_result`` (not pending or
         claimed any more → :class:`ConcurrentUpdateError`). On any error nothing at all is
         written. ``claim_outbox_as`` queues ``outbox`` and ``deliveries`` the events' deliveries,
-        already claimed (see :meth:`add_order`). ``data_json``: the JSON text of ``data`` when the
-        caller has it (``OrderRecord.data_json`` of a document it did not change), written as it is.
+        already claimed (see :meth:`add_order`). ``data_as_stored``: for a change that keeps ``data``,
+        its JSON text as the store holds it at ``expected_version`` (the read record's
+        ``data_json``): the row's data is left as it is, and the events carry that text.
         Returns the order as stored, at ``expected_version + 1``.
         """
         state = _plain_str(state)
@@ -295,10 +296,12 @@ class Store(OutboxQueue, EventLog, DeliveryQueue, FulfilmentDecisions):
             raise ValueError("outbox_result needs complete_outbox")
         now = utcnow()
         version = expected_version + 1
-        # once, for the order's row and its events; the caller's text of an unchanged document as it is
-        encoded = EncodedJSON(jsonutil.dumps(data) if data_json is None else data_json)
+        # once, for the order's row and its events; kept data is not written again (nor encoded)
+        encoded = EncodedJSON(jsonutil.dumps(data) if data_as_stored is None else data_as_stored)
         order: dict[str, Any] = {"p_id": order_id, "p_version": expected_version, "p_state": state,
-                                 "p_data": encoded, "p_updated_at": now}
+                                 "p_updated_at": now}
+        if data_as_stored is None:
+            order["p_data"] = encoded
         if invoicebox_id is not UNCHANGED:
             order["p_invoicebox_id"] = invoicebox_id
         rows = ChangeRows(
