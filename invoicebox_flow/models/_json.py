@@ -236,6 +236,10 @@ def _by_name(cls: type) -> dict[str, tuple[str, JsonSpec]]:
     return found
 
 
+# read_fields' plans, by class and attributes asked for: (attribute, JSON key, the codec's load)
+_FIELD_PLANS: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, str, Callable[[Any], Any]], ...]] = {}
+
+
 _PLANS: dict[type, tuple[tuple[tuple[str, str, Callable[[Any], Any] | None], ...], frozenset[str]]] = {}
 
 
@@ -348,17 +352,22 @@ class JsonModel:
         building the model: for a reader that needs a few fields of a large object."""
         if not isinstance(data, Mapping):
             raise wrong(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
-        specs = _by_name(cls)
+        names = tuple(names)
+        plan = _FIELD_PLANS.get((cls, names))
+        if plan is None:
+            specs = _by_name(cls)
+            plan = _FIELD_PLANS[cls, names] = tuple((name, specs[name][0], specs[name][1].codec.load) for name in names)
         token = _READING.set(True)
         try:
             out: dict[str, Any] = {}
-            for name in names:
-                key, spec = specs[name]
+            for name, key, load in plan:
                 value = data.get(key)
-                try:
-                    out[name] = None if value is None else spec.codec.load(value)
-                except ValidationError as error:
-                    raise prefixed(error, key) from None
+                if value is not None:
+                    try:
+                        value = load(value)
+                    except ValidationError as error:
+                        raise prefixed(error, key) from None
+                out[name] = value
             return out
         finally:
             _READING.reset(token)

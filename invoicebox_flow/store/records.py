@@ -2,7 +2,7 @@
 
 Timestamps are always timezone-aware UTC: a naive ``datetime`` is refused (it would be read
 back as UTC on one backend and as local time on another), an aware one is converted to UTC.
-``variant`` and ``state`` accept the ``str`` enums of :mod:`invoicebox_flow.flows` and keep
+``variant``, ``state`` and ``trigger`` accept the ``str`` enums of :mod:`invoicebox_flow.flows` and keep
 their plain values, so a record read back compares equal to the one written.
 """
 
@@ -97,7 +97,7 @@ class JournalEntry:
     """
 
     order_id: str = attrs.field(validator=_non_empty)
-    trigger: str = attrs.field(validator=_non_empty)
+    trigger: str = attrs.field(converter=_plain_str, validator=_non_empty)
     from_state: str = attrs.field(converter=_plain_str, validator=_non_empty)
     to_state: str = attrs.field(converter=_plain_str, validator=_non_empty)
     actor: str = attrs.field(validator=_non_empty)
@@ -156,7 +156,7 @@ class EventDraft:
 
     id: str = attrs.field(validator=_non_empty)
     type: str = attrs.field(validator=_non_empty)
-    trigger: str = attrs.field(validator=_non_empty)
+    trigger: str = attrs.field(converter=_plain_str, validator=_non_empty)
     from_state: str = attrs.field(converter=_plain_str, validator=_non_empty)
     to_state: str = attrs.field(converter=_plain_str, validator=_non_empty)
     actor: str = attrs.field(validator=_non_empty)
