@@ -65,8 +65,6 @@ def _insert(table: Table, columns: Sequence[str]) -> Any:
     return insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
 
 
-
-
 def _set_columns(order: Mapping[str, Any]) -> frozenset[str]:
     """What the compare-and-set sets: the columns ``order`` has parameters for (a change that
     keeps the document has none for ``data``, one that keeps the InvoiceBox id none for it)."""
@@ -78,6 +76,8 @@ def _cas(columns: frozenset[str]) -> Any:
     """The SQLite compare-and-set that sets ``columns`` (one statement per shape, built once)."""
     return update(orders).where(orders.c.id == bindparam("p_id"), orders.c.version == bindparam("p_version")).values(
         version=orders.c.version + 1, **{c: bindparam(f"p_{c}") for c in columns}).returning(*RETURNED)
+
+
 INSERT_ORDER = _insert(orders, ORDER_COLUMNS)
 INSERT_JOURNAL = _insert(journal, JOURNAL_COLUMNS)
 _INSERT_PROCESSED = _insert(processed_notifications, PROCESSED_COLUMNS)

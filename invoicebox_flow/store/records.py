@@ -83,7 +83,8 @@ class OrderRecord:
     created_at: dt.datetime = attrs.field(factory=utcnow, converter=as_utc)
     updated_at: dt.datetime = attrs.field(factory=utcnow, converter=as_utc)
     #: The JSON text the store holds for ``data``, for a record it read or wrote (None for one
-    #: built in code): what an unchanged document is written back as, without encoding it again.
+    #: built in code): what a change that keeps the data hands back (``Store.update``'s
+    #: ``data_as_stored``), so that it is neither encoded nor written again.
     data_json: str | None = attrs.field(default=None, eq=False, repr=False)
 
 
