@@ -48,6 +48,13 @@ class Held:
     returned: float = 0.0  # when it was last given back (monotonic)
     pid: int = attrs.field(factory=os.getpid)  # the process that made it: the only one that may use it
     broken: bool = False  # the driver reported a disconnect: never reuse it
+    _cursor: Any = None
+
+    def kept_cursor(self) -> Any:
+        """The connection's one driver cursor, made on first use."""
+        if self._cursor is None:
+            self._cursor = self.dbapi.cursor()
+        return self._cursor
 
 
 class HotConnections:

@@ -141,11 +141,11 @@ class Runner(Protocol):
 class Cursor:
     """One hot connection running prepared statements (see :class:`Unit`)."""
 
-    def __init__(self, statements: Statements, held: Held) -> None:
+    def __init__(self, statements: Statements, held: Held, *, keep: bool = False) -> None:
         self._statements = statements
         self._dialect = statements.engine.dialect
         self._held = held
-        self._cursor = held.dbapi.cursor()
+        self._cursor = held.kept_cursor() if keep else held.dbapi.cursor()
         self._prepared: Prepared | None = None
 
     def execute(self, statement: Any, values: Mapping[str, Any]) -> Results:
@@ -242,7 +242,9 @@ class Unit:
             held = self._held = self._connections.take()
             if self._autocommit and not held.dbapi.autocommit:
                 held.dbapi.autocommit = True  # the hot path's connections stay in autocommit
-            cursor = self._cursor = Cursor(self._statements, held)
+            # psycopg's cursor costs more to make than a read: one per connection, kept (its rows are
+            # client-side). Not sqlite3's: one left after a single-row read would hold its snapshot.
+            cursor = self._cursor = Cursor(self._statements, held, keep=self._autocommit)
             if self._begin is not None:
                 cursor._run(self._begin, ())
             return cursor
