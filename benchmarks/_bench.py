@@ -82,14 +82,14 @@ class Traffic:
     * SQLite: every statement the driver runs (its trace callback; the statements of triggers
       are the database's, not sent), ``BEGIN``/``COMMIT`` aside; a
       durable commit is a ``COMMIT`` after a write, or a write outside a transaction;
-    * PostgreSQL: every statement psycopg sends (a cursor that counts), the ``BEGIN`` it sends
+    * PostgreSQL: every statement psycopg sends (its cursors' ``execute``, wrapped), the ``BEGIN`` it sends
       before the first statement of a transaction, each ``COMMIT`` of an open transaction and
       each ping are round trips; a durable commit is the ``COMMIT`` of a transaction that wrote,
       or a writing statement in autocommit (its own transaction).
 
     Only :meth:`count` counts: the driver's hooks are on for its work alone, because they cost
-    the library's side time (a trace callback that expands every statement's text, a cursor of
-    Python) that the baseline would not pay in the timed runs.
+    the library's side time (a trace callback that expands every statement's text, a wrapped
+    ``execute``) that the baseline would not pay in the timed runs.
     """
 
     def __init__(self, store: Store) -> None:
@@ -130,6 +130,8 @@ class Traffic:
 
     def _switch(self, on: bool) -> None:
         self.on = on
+        if self.postgres:
+            self._wrap_pg_execute(on)
         for dbapi in self._connections:
             self._hook(dbapi)
 
@@ -140,17 +142,23 @@ class Traffic:
     def _hook(self, dbapi: Any) -> None:
         if not self.postgres:
             dbapi.set_trace_callback((lambda sql: self._sqlite(dbapi, sql)) if self.on else None)
-            return
+
+    def _wrap_pg_execute(self, on: bool) -> None:
+        """psycopg's ``Cursor.execute`` counting this store's statements, or as it was: on the
+        class, because the store keeps cursors made before counting began."""
         import psycopg
 
-        traffic = self
+        if not on:
+            psycopg.Cursor.execute = self._pg_execute  # type: ignore[method-assign]
+            return
+        self._pg_execute = plain = psycopg.Cursor.execute
 
-        class CountingCursor(psycopg.Cursor):  # type: ignore[type-arg]
-            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-                traffic._pg_statement(self.connection, str(query))
-                return super().execute(query, params, **kwargs)
+        def execute(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            if any(cursor.connection is dbapi for dbapi in self._connections):  # this store's, not the baseline's
+                self._pg_statement(cursor.connection, str(query))
+            return plain(cursor, query, params, **kwargs)
 
-        dbapi.cursor_factory = CountingCursor if self.on else psycopg.Cursor
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
 
     def _sqlite(self, dbapi: Any, sql: str) -> None:
         # SQLite traces a statement again as each trigger it fires starts: count it once
