@@ -257,6 +257,14 @@ def _reading_plan(cls: type) -> tuple[tuple[tuple[str, str, Callable[[Any], Any]
     return plan
 
 
+def _loaded(load: Callable[[Any], Any], value: Any, key: str) -> Any:
+    """``load(value)``; what it refuses, a typed error under ``key``."""
+    try:
+        return load(value)
+    except ValidationError as error:
+        raise prefixed(error, key) from None
+
+
 def _dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(value or {})
 
@@ -332,10 +340,7 @@ class JsonModel:
                     if isinstance(value, (dict, list)):
                         value = copy.deepcopy(value)
                 elif load is not None:
-                    try:
-                        value = load(value)
-                    except ValidationError as error:
-                        raise prefixed(error, key) from None
+                    value = _loaded(load, value, key)
                 kwargs[name] = value
             kwargs["extra"] = {} if known.issuperset(data) else {
                 key: _plain_copy(value) for key, value in data.items() if key not in known}
@@ -362,12 +367,7 @@ class JsonModel:
             out: dict[str, Any] = {}
             for name, key, load in plan:
                 value = data.get(key)
-                if value is not None:
-                    try:
-                        value = load(value)
-                    except ValidationError as error:
-                        raise prefixed(error, key) from None
-                out[name] = value
+                out[name] = None if value is None else _loaded(load, value, key)
             return out
         finally:
             _READING.reset(token)
