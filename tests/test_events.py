@@ -5,6 +5,7 @@ worker, once each when they succeed, retried when they raise, parked dead and re
 from __future__ import annotations
 
 import threading
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -30,6 +31,7 @@ from invoicebox_flow import (
     Worker,
 )
 from invoicebox_flow.engine import EVENT_TYPES
+from invoicebox_flow.engine.events import new_event_id
 from invoicebox_flow.store import Store
 
 
@@ -302,3 +304,11 @@ def test_handlers_need_stable_names_and_event_classes():
     with pytest.raises(ValidationError, match="must be > 0"):
         Handlers(max_attempts=0)
     assert [Handlers(retry_base_seconds=1, retry_cap_seconds=5).retry_delay(n) for n in (1, 2, 3, 4)] == [1, 2, 4, 5]
+
+
+def test_an_event_id_is_a_random_version_4_uuid_in_hex():
+    ids = [new_event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for event_id in ids[:200]:
+        parsed = uuid.UUID(hex=event_id)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, event_id)

@@ -367,7 +367,10 @@ class JsonModel:
             out: dict[str, Any] = {}
             for name, key, load in plan:
                 value = data.get(key)
-                out[name] = None if value is None else _loaded(load, value, key)
+                if value is None or (load is _plain_copy and not isinstance(value, (dict, list))):
+                    out[name] = value  # (as from_json takes them: nothing to convert)
+                else:
+                    out[name] = _loaded(load, value, key)
             return out
         finally:
             _READING.reset(token)
