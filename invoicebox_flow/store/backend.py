@@ -5,6 +5,11 @@ SQLite (the default) is set up for several processes sharing one file:
 * ``journal_mode=WAL`` so readers never wait for the writer, and the writer not for readers;
 * a busy timeout, so a writer waits for the database lock instead of failing at once;
 * ``foreign_keys=ON`` (off by default in SQLite);
+* a page cache of ``SQLITE_CACHE_MIB`` per connection (SQLite's default is 2 MiB): a change
+  touches pages of some ten indexes and tables, and 2 MiB held little more than their upper
+  levels, so every change read the rest from the file again (a state change cost 1.37× as much
+  on a million orders as on ten thousand; 1.20× with 8 MiB). It is filled as pages are read and
+  bounded, so a process holds at most that much more per connection it keeps;
 * ``synchronous=FULL``: every commit is on disk (the write-ahead log fsynced) before it returns,
   so a payment answered ``success`` survives a power loss. ``Store(durable_commits=False)``
   asks for ``NORMAL`` instead: about ten times faster commits, but a power loss or an OS crash
@@ -45,6 +50,7 @@ from .schema import UNIQUE_COLUMNS
 
 # Execution option that marks a connection as one that will write.
 WRITE_OPTION = "invoicebox_flow_write"
+SQLITE_CACHE_MIB = 8  # each SQLite connection's page cache (filled as pages are read, not up front)
 IDLE_PING_SECONDS = 10.0  # a PostgreSQL connection idle longer than this is pinged when taken
 RECYCLE_SECONDS = 3600  # and one older than this is replaced
 _RETURNED_AT = "invoicebox_flow_returned_at"
@@ -112,6 +118,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float, durable_commits
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_MIB * 1024}")  # (negative: in KiB)
             cursor.execute(f"PRAGMA synchronous = {'FULL' if durable_commits else 'NORMAL'}")
             if not memory:
                 _enable_wal(cursor, busy_timeout)
