@@ -550,7 +550,10 @@ def test_a_full_run_with_failures_never_shows_the_token_or_the_key(all_logs, cap
             assert (status, json.loads(answer)["code"]) == (200, "out_of_service")
 
             # shipment times out, refunds are refused, rate limited, then go through
-            ib.inject_fault("create_shipment", "slow", delay=0.6)  # made after the client's look-up
+            # the call times out, and the look-up that follows fails too (not left to how fast the
+            # machine is: a look-up later than the delay would find the shipment and succeed)
+            ib.inject_fault("create_shipment", "slow", delay=0.6)
+            ib.inject_fault("list_shipments", "server_error", times=4)
             expect_failure(flow.ship, "SEC-1")
             _resume_until(flow, "SEC-1", State.SHIPPED)
             expect_failure(flow.refund, "SEC-1", {"COURSE-PY-90": 5})
