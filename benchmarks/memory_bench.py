@@ -8,9 +8,10 @@ orders/s, RSS +0.4 MB); the default, 20,000 orders, takes a minute or two. One p
 shop: in chunks of ``--chunk`` orders it places them with ``defer=True`` (each call waits in
 the outbox), runs ``Worker.run_once`` until the outbox is empty (each order is created at
 InvoiceBox and its payment link committed), then hands each order's signed payment
-notification to ``OrderFlow.handle_notification`` (each is paid). InvoiceBox is ``_stub.py``'s in-process transport adapter, which forgets each order once
-it is notified — so nothing but the library can grow. The store is a SQLite file (or a
-PostgreSQL schema) that ends up holding every order.
+notification to ``OrderFlow.handle_notification`` (each is paid). InvoiceBox is ``_stub.py``'s
+in-process transport adapter, which forgets each order once it is notified — so nothing but the
+library can grow. The store is a SQLite file (or a PostgreSQL schema) that ends up holding every
+order.
 
 RSS is read from ``/proc/self/status`` (``ru_maxrss`` where there is no ``/proc``) after the first
 chunk — connections open, statements compiled, caches warm — and then at every tenth of the run;

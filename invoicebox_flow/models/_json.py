@@ -225,17 +225,6 @@ def json_specs(cls: type) -> tuple[tuple[attrs.Attribute[Any], str, JsonSpec], .
     return specs
 
 
-_BY_NAME: dict[type, dict[str, tuple[str, JsonSpec]]] = {}
-
-
-def _by_name(cls: type) -> dict[str, tuple[str, JsonSpec]]:
-    """The JSON fields of a model class by attribute name: (key, spec), worked out once."""
-    found = _BY_NAME.get(cls)
-    if found is None:
-        found = _BY_NAME[cls] = {field.name: (key, spec) for field, key, spec in json_specs(cls)}
-    return found
-
-
 # read_fields' plans, by class and attributes asked for: (attribute, JSON key, the codec's load)
 _FIELD_PLANS: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, str, Callable[[Any], Any]], ...]] = {}
 
@@ -257,8 +246,14 @@ def _reading_plan(cls: type) -> tuple[tuple[tuple[str, str, Callable[[Any], Any]
     return plan
 
 
-def _loaded(load: Callable[[Any], Any], value: Any, key: str) -> Any:
-    """``load(value)``; what it refuses, a typed error under ``key``."""
+def _read_value(load: Callable[[Any], Any] | None, value: Any, key: str) -> Any:
+    """A value (not None) read from JSON key ``key`` by a plan's ``load``: None leaves it to the
+    attribute's converter, a plain one is copied where it is a container; what ``load`` refuses
+    is a typed error under ``key``."""
+    if load is None:
+        return value
+    if load is _plain_copy:
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
     try:
         return load(value)
     except ValidationError as error:
@@ -336,11 +331,8 @@ class JsonModel:
                 if value is None:
                     if key in data:
                         nulls.add(key)
-                elif load is _plain_copy:
-                    if isinstance(value, (dict, list)):
-                        value = copy.deepcopy(value)
-                elif load is not None:
-                    value = _loaded(load, value, key)
+                else:
+                    value = _read_value(load, value, key)
                 kwargs[name] = value
             kwargs["extra"] = {} if known.issuperset(data) else {
                 key: _plain_copy(value) for key, value in data.items() if key not in known}
@@ -360,17 +352,14 @@ class JsonModel:
         names = tuple(names)
         plan = _FIELD_PLANS.get((cls, names))
         if plan is None:
-            specs = _by_name(cls)
+            specs = {field.name: (key, spec) for field, key, spec in json_specs(cls)}
             plan = _FIELD_PLANS[cls, names] = tuple((name, specs[name][0], specs[name][1].codec.load) for name in names)
         token = _READING.set(True)
         try:
             out: dict[str, Any] = {}
             for name, key, load in plan:
                 value = data.get(key)
-                if value is None or (load is _plain_copy and not isinstance(value, (dict, list))):
-                    out[name] = value  # (as from_json takes them: nothing to convert)
-                else:
-                    out[name] = _loaded(load, value, key)
+                out[name] = None if value is None else _read_value(load, value, key)
             return out
         finally:
             _READING.reset(token)
